@@ -1,0 +1,23 @@
+#include "model_source.h"
+
+#include <cstdio>
+
+#include "embedded_model.h"
+
+namespace pocket {
+
+void add_model_option(CLI::App& app, std::string& path) {
+  app.add_option("-m,--model", path, "GGUF model file (default: the embedded tiny-stories model)");
+}
+
+Result<GgufFile> open_model_file(const std::string& path) {
+  if (path.empty()) return GgufFile::from_bytes(embedded_model_bytes(), kEmbeddedModelName);
+  return GgufFile::open(path);
+}
+
+int report_error(const Status& status) {
+  std::fprintf(stderr, "pocket: %s\n", status.message().c_str());
+  return status.exit_code();
+}
+
+}  // namespace pocket
