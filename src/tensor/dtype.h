@@ -35,7 +35,8 @@ struct DTypeInfo {
 // The row for a raw ggml type id, or nullptr if the id is unknown (never a valid ggml type).
 const DTypeInfo* dtype_info(uint32_t id);
 inline const DTypeInfo& dtype_info(DType t) { return *dtype_info(static_cast<uint32_t>(t)); }
-// The row for a ggml type name ("Q4_K"), or nullptr.
+// The row for a ggml type name ("Q4_K"), or nullptr. Exact names first; otherwise matched ignoring case, so
+// ggml's own lowercase spellings ("q4_K", "bf16") are accepted too.
 const DTypeInfo* dtype_by_name(std::string_view name);
 // Every known row, in id order.
 std::span<const DTypeInfo> all_dtypes();
@@ -43,7 +44,8 @@ std::span<const DTypeInfo> all_dtypes();
 // Bytes of one row of `n` values (n a multiple of block_elems).
 inline int64_t row_bytes(const DTypeInfo& t, int64_t n) { return n / t.block_elems * t.block_bytes; }
 
-// IEEE half and bfloat16 conversions (round-to-nearest-even, as ggml does).
+// IEEE half and bfloat16 conversions (round-to-nearest-even, as ggml does; bit-exact with ggml's C conversions
+// including subnormals, inf and NaN: see tensor/half.h for the inline versions and the NaN details).
 float fp16_to_fp32(uint16_t h);
 uint16_t fp32_to_fp16(float f);
 float bf16_to_fp32(uint16_t h);
