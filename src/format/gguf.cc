@@ -20,6 +20,10 @@ namespace {
 constexpr uint64_t kMaxKeyBytes = 65535;
 constexpr uint64_t kMaxTensorNameBytes = 64;
 constexpr uint32_t kDefaultAlignment = 32;
+// Metadata arrays are decoded into 8-byte elements (or std::string), so a long array of 1-byte values could cost
+// up to 8x (strings ~4x) the file's bytes. The largest real arrays are vocabularies of ~256K tokens; 2^26 elements
+// bounds a decoded array to 512 MiB whatever the file claims.
+constexpr uint64_t kMaxArrayElements = uint64_t{1} << 26;
 
 // Bytes of one element of a fixed-size metadata type; 0 for string/array.
 uint64_t fixed_type_size(GgufType type) {
@@ -259,6 +263,10 @@ class GgufParser {
       return error("key '{}': array of {} {} elements runs past the end of the file ({} bytes left)", key, count,
                    gguf_type_name(value.elem_type), cursor_.left());
     }
+    if (count > kMaxArrayElements) {
+      return error("key '{}': array of {} elements is longer than pocket accepts ({})", key, count,
+                   kMaxArrayElements);
+    }
     GgufValue elem;
     if (value.elem_type == GgufType::kString) {
       value.strs.reserve(count);
@@ -359,9 +367,8 @@ class GgufParser {
     if (info.name.size() > kMaxTensorNameBytes) {
       return error("tensor {}: name is {} bytes long (at most {})", index, info.name.size(), kMaxTensorNameBytes);
     }
-    if (info.name.find('\0') != std::string::npos || !is_valid_utf8(info.name)) {
-      return error("tensor {}: name is not valid UTF-8 text", index);
-    }
+    if (info.name.find('\0') != std::string::npos) return error("tensor {}: name contains a NUL byte", index);
+    if (!is_valid_utf8(info.name)) return error("tensor {}: name is not valid UTF-8", index);
     uint32_t n_dims = 0;
     if (!cursor_.read(n_dims)) return truncated(fmt::format("the dimension count of tensor '{}'", info.name));
     if (n_dims < 1 || n_dims > 4) {
@@ -371,7 +378,7 @@ class GgufParser {
       uint64_t ne = 0;
       if (!cursor_.read(ne)) return truncated(fmt::format("the shape of tensor '{}'", info.name));
       if (ne < 1 || ne > static_cast<uint64_t>(INT64_MAX)) {
-        return error("tensor '{}': dimension {} is {} (expected at least 1)", info.name, d, ne);
+        return error("tensor '{}': dimension {} is {} (expected 1 to 2^63-1)", info.name, d, ne);
       }
       info.shape.push_back(static_cast<int64_t>(ne));
     }
@@ -413,9 +420,10 @@ class GgufParser {
   Status place_data_section() {
     auto data_offset = checked_align_up(cursor_.pos(), file_.alignment_);
     if (!data_offset) return error("data section offset overflows");
-    file_.data_offset_ = *data_offset;
-    if (file_.tensors_.empty()) return ok_status();
     uint64_t file_size = file_.bytes_.size();
+    // A file without tensors needs no data section (vocab-only files end right after the metadata).
+    file_.data_offset_ = file_.tensors_.empty() ? std::min(*data_offset, file_size) : *data_offset;
+    if (file_.tensors_.empty()) return ok_status();
     if (file_.data_offset_ > file_size) {
       return error("data section starts at byte {}, past the end of the file ({} bytes)", file_.data_offset_,
                    file_size);
@@ -425,8 +433,8 @@ class GgufParser {
     for (const auto& info : file_.tensors_) {
       auto end = checked_add(info.offset, info.n_bytes);
       if (!end || *end > data_size) {
-        return error("tensor '{}': offset {} + {} bytes is past the end of the file ({} bytes)", info.name,
-                     file_.data_offset_ + info.offset, info.n_bytes, file_size);
+        return error("tensor '{}': data offset {} + {} bytes is past the end of the data section ({} bytes, "
+                     "file {} bytes)", info.name, info.offset, info.n_bytes, data_size, file_size);
       }
       by_offset.push_back(&info);
     }
