@@ -15,7 +15,8 @@
 
 namespace pocket {
 
-class Vocab;  // tokens, scores, types, merges, special ids (vocab.h)
+class Vocab;         // tokens, scores, types, merges, special ids (vocab.h)
+class PreTokenizer;  // byte-level BPE regex splitting (pre_tokenizer.h)
 
 class Tokenizer {
  public:
@@ -37,23 +38,45 @@ class Tokenizer {
   bool add_bos() const;
   const Vocab& vocab() const { return *vocab_; }
 
+  // llama.cpp's detokenize space clean-up (" ," -> ",", " 's" -> "'s", ...) when the vocabulary asks for it;
+  // decode() applies it. Exposed for the streaming detokenizer.
+  bool cleans_spaces() const;
+  static void clean_spaces(std::string& text);
+
  private:
+  struct Fragment;
+  std::vector<Fragment> partition(std::string_view text, bool parse_special) const;
+  void encode_spm(std::string_view text, std::vector<int32_t>& out) const;
+  void encode_bpe(std::string_view text, std::vector<int32_t>& out) const;
+  void bpe_word(std::string_view word, std::vector<int32_t>& out) const;
+  // Rendered piece of `id` for decoding: "" for ids out of range and, unless render_special, control/unknown.
+  const std::string& render(int32_t id, bool render_special) const;
+
   std::shared_ptr<const Vocab> vocab_;
+  std::shared_ptr<const PreTokenizer> pre_;  // byte-level BPE only
 };
 
 // Streams generated ids to text, emitting bytes only at UTF-8 boundaries: the concatenation of push() results
-// and flush() equals decode() of the whole sequence, and every piece returned is valid UTF-8.
+// and flush() equals decode() of the whole sequence (render_special as given), and every piece returned is valid
+// UTF-8 when the whole text is. (Bytes that can never form valid UTF-8, e.g. a lone <0xFF> byte token, are passed
+// through unchanged once they are known to be invalid, so that the concatenation stays exact.)
+// With vocabularies whose decode cleans spaces (gpt-2 style), the last few bytes are held back until the next
+// tokens show whether the clean-up changes them.
 class StreamingDetokenizer {
  public:
-  explicit StreamingDetokenizer(const Tokenizer& tokenizer) : tokenizer_(&tokenizer) {}
+  explicit StreamingDetokenizer(const Tokenizer& tokenizer, bool render_special = false)
+      : tokenizer_(&tokenizer), render_special_(render_special) {}
   std::string push(int32_t id);
   std::string flush();
 
  private:
+  std::string take(bool final);
+
   const Tokenizer* tokenizer_;
-  std::vector<int32_t> ids_;
-  std::string pending_;     // bytes of an incomplete UTF-8 sequence
-  size_t emitted_ = 0;      // bytes of decode(ids_) already emitted
+  bool render_special_ = false;
+  bool first_ = true;       // the next piece is the sequence's first (SentencePiece leading-space removal)
+  std::string pending_;     // rendered text not yet returned (all of it, when spaces are cleaned)
+  size_t emitted_ = 0;      // bytes of the cleaned text already returned (space-cleaning vocabularies only)
 };
 
 }  // namespace pocket
