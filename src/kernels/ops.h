@@ -1,0 +1,52 @@
+// Scalar reference element-wise and row kernels of the forward pass. Each follows the float operations of
+// ggml's CPU implementation closely enough to match llama.cpp within the reference tolerances (2e-3 on logits);
+// where ggml rounds through f16 (GELU's table) we round the same way.
+#pragma once
+
+#include <cstdint>
+
+namespace pocket::kernels {
+
+// y[n] = x[n] / sqrt(mean(x²) + eps) * weight[n]  (weight may be null: no scaling). Sum of squares in double,
+// as ggml. y may alias x.
+void rmsnorm(const float* x, const float* weight, int64_t n, float eps, float* y);
+
+// In place: x[n] = softmax(x). -inf entries become 0. Returns nothing; the sum is accumulated in double.
+void softmax(float* x, int64_t n);
+
+// log(sum(exp(x))) over n values, computed stably in double.
+double log_sum_exp(const float* x, int64_t n);
+
+// x = tanh(x / cap) * cap, in place (Gemma's logit soft-capping).
+void softcap(float* x, int64_t n, float cap);
+
+// Rotary position embedding of one head vector x[head_dim] at position `pos`, rotating its first n_rot
+// dimensions. kNormal rotates adjacent pairs (x[2i], x[2i+1]) (llama); kNeox rotates halves (x[i], x[i+n_rot/2])
+// (GPT-NeoX, qwen2/3, phi3, gemma). Angle for pair i: pos * freq_scale * base^(-2i/n_rot) / freq_factors[i]
+// (freq_factors may be null: Llama-3's rope_freqs.weight otherwise).
+enum class RopeStyle { kNormal, kNeox };
+struct RopeParams {
+  RopeStyle style = RopeStyle::kNormal;
+  int n_rot = 0;
+  float freq_base = 10000.0f;
+  float freq_scale = 1.0f;
+  const float* freq_factors = nullptr;  // [n_rot / 2] or null
+};
+// Precomputes cos/sin for one position: cs[n_rot] = {cos θ0, sin θ0, cos θ1, sin θ1, ...}.
+void rope_cache(const RopeParams& p, int64_t pos, float* cs);
+// Applies a cache from rope_cache() to n_heads consecutive head vectors of head_dim each.
+void rope_apply(const RopeParams& p, const float* cs, float* x, int n_heads, int head_dim);
+
+// SiLU: x / (1 + e^-x).
+float silu(float x);
+// GELU (tanh approximation) as ggml's CPU backend computes it: the input rounded to f16, looked up in a table of
+// f16 values of gelu_f32 (GGML_GELU_FP16); |x| >= 10 bypasses the table.
+float gelu(float x);
+// Gated activations over n values: out[i] = act(gate[i]) * up[i]. out may alias gate or up.
+void swiglu(const float* gate, const float* up, int64_t n, float* out);
+void geglu(const float* gate, const float* up, int64_t n, float* out);
+
+// Rounds x[n] through f16 in place (what ggml does when an f32 operand meets an f16 one).
+void round_to_f16(float* x, int64_t n);
+
+}  // namespace pocket::kernels
