@@ -1,0 +1,52 @@
+// A persistent pool of worker threads for data-parallel kernels: threads are created once and reused, so a
+// parallel_for costs a wake-up (a short spin, then a condition variable), not a thread start.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace pocket {
+
+class ThreadPool {
+ public:
+  // n_threads counts the calling thread: a pool of 1 runs everything inline and starts no thread.
+  explicit ThreadPool(int n_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return n_threads_; }
+
+  // Splits [0, n) into min(n, size()) contiguous chunks of near-equal length and calls fn(begin, end) once per
+  // chunk, chunk 0 on the calling thread; returns when all are done. Calls from several threads are serialized.
+  void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn);
+
+  // A process-wide pool with n_threads threads (re-created when a different count is asked for).
+  static ThreadPool& shared(int n_threads);
+
+ private:
+  void worker_loop(int index);
+
+  int n_threads_;
+  std::vector<std::thread> workers_;
+  std::mutex call_mutex_;                 // one parallel_for at a time
+  std::mutex wake_mutex_;
+  std::condition_variable wake_cv_;
+  std::atomic<uint64_t> generation_{0};   // bumped per parallel_for
+  std::atomic<int> pending_{0};           // worker chunks not yet finished
+  std::atomic<bool> stop_{false};
+  const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
+  int64_t n_ = 0;
+  int n_chunks_ = 0;
+};
+
+// Physical cores available to this process (distinct (package, core) pairs of /proc/cpuinfo restricted to the
+// affinity mask count), at least 1; falls back to std::thread::hardware_concurrency().
+int physical_core_count();
+
+}  // namespace pocket
