@@ -24,21 +24,21 @@ constexpr std::array<DTypeInfo, 32> kTable = {{
     {DType::kQ5_1, "Q5_1", kQK5_1, sizeof(block_q5_1), dequant_row_q5_1, quant_row_q5_1},
     {DType::kQ8_0, "Q8_0", kQK8_0, sizeof(block_q8_0), dequant_row_q8_0, quant_row_q8_0},
     {DType::kQ8_1, "Q8_1", kQK8_1, sizeof(block_q8_1), nullptr, nullptr},
-    {DType::kQ2_K, "Q2_K", kQK_K, sizeof(block_q2_K), dequant_row_q2_K, nullptr},
-    {DType::kQ3_K, "Q3_K", kQK_K, sizeof(block_q3_K), dequant_row_q3_K, nullptr},
-    {DType::kQ4_K, "Q4_K", kQK_K, sizeof(block_q4_K), dequant_row_q4_K, nullptr},
-    {DType::kQ5_K, "Q5_K", kQK_K, sizeof(block_q5_K), dequant_row_q5_K, nullptr},
-    {DType::kQ6_K, "Q6_K", kQK_K, sizeof(block_q6_K), dequant_row_q6_K, nullptr},
+    {DType::kQ2_K, "Q2_K", kQK_K, sizeof(block_q2_K), dequant_row_q2_K, quant_row_q2_K},
+    {DType::kQ3_K, "Q3_K", kQK_K, sizeof(block_q3_K), dequant_row_q3_K, quant_row_q3_K},
+    {DType::kQ4_K, "Q4_K", kQK_K, sizeof(block_q4_K), dequant_row_q4_K, quant_row_q4_K},
+    {DType::kQ5_K, "Q5_K", kQK_K, sizeof(block_q5_K), dequant_row_q5_K, quant_row_q5_K},
+    {DType::kQ6_K, "Q6_K", kQK_K, sizeof(block_q6_K), dequant_row_q6_K, quant_row_q6_K},
     {DType::kQ8_K, "Q8_K", kQK_K, sizeof(block_q8_K), dequant_row_q8_K, quant_row_q8_K},
     // IQ super-blocks (ggml-common.h): d + grid indices/signs/scales; no pocket kernels yet.
     {DType::kIQ2_XXS, "IQ2_XXS", 256, 66, nullptr, nullptr},  // d + u16 qs[32]
     {DType::kIQ2_XS, "IQ2_XS", 256, 74, nullptr, nullptr},    // d + u16 qs[32] + scales[8]
     {DType::kIQ3_XXS, "IQ3_XXS", 256, 98, nullptr, nullptr},  // d + qs[96]
     {DType::kIQ1_S, "IQ1_S", 256, 50, nullptr, nullptr},      // d + qs[32] + u16 qh[8]
-    {DType::kIQ4_NL, "IQ4_NL", kQK4_NL, sizeof(block_iq4_nl), dequant_row_iq4_nl, nullptr},
+    {DType::kIQ4_NL, "IQ4_NL", kQK4_NL, sizeof(block_iq4_nl), dequant_row_iq4_nl, quant_row_iq4_nl},
     {DType::kIQ3_S, "IQ3_S", 256, 110, nullptr, nullptr},     // d + qs[64] + qh[8] + signs[32] + scales[4]
     {DType::kIQ2_S, "IQ2_S", 256, 82, nullptr, nullptr},      // d + qs[64] + qh[8] + scales[8]
-    {DType::kIQ4_XS, "IQ4_XS", kQK_K, sizeof(block_iq4_xs), dequant_row_iq4_xs, nullptr},
+    {DType::kIQ4_XS, "IQ4_XS", kQK_K, sizeof(block_iq4_xs), dequant_row_iq4_xs, quant_row_iq4_xs},
     {DType::kI8, "I8", 1, 1, nullptr, nullptr},
     {DType::kI16, "I16", 1, 2, nullptr, nullptr},
     {DType::kI32, "I32", 1, 4, nullptr, nullptr},

@@ -37,9 +37,18 @@ void dequant_row_q5_K(const void* src, float* dst, int64_t n);
 void dequant_row_q6_K(const void* src, float* dst, int64_t n);
 void dequant_row_q8_K(const void* src, float* dst, int64_t n);
 void quant_row_q8_K(const float* src, void* dst, int64_t n);
+// Reference K-quant quantizers (quant_kquants.cc): ggml's quantize_row_q*_K_ref, no importance matrix.
+void quant_row_q2_K(const float* src, void* dst, int64_t n);
+void quant_row_q3_K(const float* src, void* dst, int64_t n);
+void quant_row_q4_K(const float* src, void* dst, int64_t n);
+void quant_row_q5_K(const float* src, void* dst, int64_t n);
+void quant_row_q6_K(const float* src, void* dst, int64_t n);
 
 // Non-linear 4-bit types (dequant_iq.cc).
 void dequant_row_iq4_nl(const void* src, float* dst, int64_t n);
 void dequant_row_iq4_xs(const void* src, float* dst, int64_t n);
+// Their quantizers (quant_iq.cc): ggml's quantize_iq4_nl / quantize_iq4_xs without an importance matrix.
+void quant_row_iq4_nl(const float* src, void* dst, int64_t n);
+void quant_row_iq4_xs(const float* src, void* dst, int64_t n);
 
 }  // namespace pocket::quants

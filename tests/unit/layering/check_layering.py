@@ -14,6 +14,7 @@ ALLOWED = {
     "sample": {"base"},
     "kernels": {"base", "tensor"},
     "model": {"base", "tensor", "format", "kernels"},
+    "quant": {"base", "tensor", "format"},
     "engine": {"base", "tensor", "format", "kernels", "model", "tokenizer", "sample", "chat"},
     "server": {"base", "tensor", "format", "kernels", "model", "tokenizer", "sample", "chat", "engine"},
 }

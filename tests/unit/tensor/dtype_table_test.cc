@@ -102,7 +102,8 @@ TEST(DTypeTable, BlockStructsAgreeWithTable) {
 TEST(DTypeTable, ComputableTypes) {
   const std::set<std::string> dequant = {"F32",  "F16",  "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0",
                                          "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K", "IQ4_NL", "IQ4_XS"};
-  const std::set<std::string> quant = {"F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q8_K"};
+  const std::set<std::string> quant = {"F32",  "F16",  "BF16", "Q4_0", "Q4_1", "Q5_0",   "Q5_1",  "Q8_0",
+                                       "Q8_K", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS"};
   for (const DTypeInfo& row : all_dtypes()) {
     EXPECT_EQ(row.dequant != nullptr, dequant.count(row.name) == 1) << row.name;
     EXPECT_EQ(row.quant != nullptr, quant.count(row.name) == 1) << row.name;
