@@ -19,4 +19,7 @@ command -v ninja >/dev/null && generator=(-G Ninja)
 if [[ ! -f $root/$dir/CMakeCache.txt ]]; then
   cmake -S "$root" -B "$root/$dir" "${generator[@]}" "${args[@]}" >/dev/null
 fi
-cmake --build "$root/$dir" -j "$jobs"
+targets=()
+# The fuzz tree only needs its libFuzzer targets (and the GGUF seed writer), not a third full build.
+[[ $kind == fuzz ]] && targets=(--target fuzz_gguf fuzz_tokenizer fuzz_chat_template gguf_corpus_writer)
+cmake --build "$root/$dir" -j "$jobs" "${targets[@]}"
