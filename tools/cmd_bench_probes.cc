@@ -122,7 +122,13 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) double dot_vnni(int64_t i
   }
   __m512i s = a[0];
   for (int k = 1; k < 12; ++k) s = _mm512_add_epi32(s, a[k]);
-  g_sink = g_sink + static_cast<uint64_t>(_mm512_reduce_add_epi32(s));
+  // The lanes wrap by design (only the instruction count matters); sum them as unsigned, where wrapping is
+  // defined, rather than with _mm512_reduce_add_epi32, whose int additions UBSan rightly reports.
+  alignas(64) uint32_t lanes[16];
+  _mm512_store_si512(lanes, s);
+  uint32_t total = 0;
+  for (uint32_t lane : lanes) total += lane;
+  g_sink = g_sink + total;
   return 12.0 * 64 * 2 * static_cast<double>(iters);  // 64 u8·i8 multiply-adds per instruction
 }
 
@@ -155,10 +161,10 @@ double scalar_fma(int64_t iters) {
 }
 
 double scalar_dot(int64_t iters) {
-  int32_t a[8] = {};
-  int32_t u = static_cast<int32_t>(1 + (g_sink & 1));
+  uint32_t a[8] = {};  // unsigned: the sums wrap on long runs, which is defined for unsigned
+  uint32_t u = static_cast<uint32_t>(1 + (g_sink & 1));
   for (int64_t i = 0; i < iters; ++i) {
-    for (int32_t& x : a) x += u * 3;
+    for (uint32_t& x : a) x += u * 3;
   }
   g_sink = g_sink + static_cast<uint64_t>(a[0] + a[7]);
   return 8.0 * 2 * static_cast<double>(iters);
