@@ -60,7 +60,6 @@ Result<GenerationStats> generate(Session& session, const Tokenizer& tokenizer, s
     return bad_input("the prompt has {} tokens, which does not fit the context of {} (raise --ctx)", prompt.size(),
                      session.n_ctx());
   }
-  session.reset();
   GenerationStats stats;
   stats.n_prompt = static_cast<int64_t>(prompt.size());
 
@@ -76,7 +75,7 @@ Result<GenerationStats> generate(Session& session, const Tokenizer& tokenizer, s
 
   const auto t_start = Clock::now();
   std::vector<float> logits;
-  POCKET_RETURN_IF_ERROR(session.eval(prompt, logits));
+  POCKET_ASSIGN_OR_RETURN(stats.n_prompt_evaluated, session.eval_reusing_prefix(prompt, logits));
   stats.prompt_seconds = seconds_since(t_start);
 
   Clock::time_point t_first{};

@@ -29,6 +29,7 @@ std::string_view stop_reason_name(StopReason r);
 
 struct GenerationStats {
   int64_t n_prompt = 0;
+  int64_t n_prompt_evaluated = 0;  // prompt tokens actually processed (the rest was reused from the cache)
   int64_t n_generated = 0;
   double prompt_seconds = 0;   // prefill time
   double gen_seconds = 0;      // decode time (after the first token)
@@ -40,8 +41,10 @@ struct GenerationStats {
 // Called with each piece of text as soon as it is safe to print (complete UTF-8, not part of a stop string).
 using TextSink = std::function<void(std::string_view)>;
 
-// Resets the session, evaluates `prompt` (non-empty, shorter than the context) and generates. Errors: empty
-// prompt, prompt too long for the context, token id out of range.
+// Makes the session hold `prompt` (non-empty, shorter than the context), reusing the common prefix of what it
+// already holds (a chat's earlier turns are not processed again), then generates; the generated tokens are
+// appended to the session's history, except the last one (never evaluated). Errors: empty prompt, prompt too long
+// for the context, token id out of range.
 Result<GenerationStats> generate(Session& session, const Tokenizer& tokenizer, std::span<const int32_t> prompt,
                                  const GenerateOptions& options, const TextSink& sink);
 

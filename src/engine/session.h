@@ -33,6 +33,12 @@ class Session {
   // Appends `tokens` (a prompt batch or one decoded token) and leaves the last token's logits in `logits`
   // [n_vocab]. Errors: token id out of range, context full (nothing is appended then).
   Status eval(std::span<const int32_t> tokens, std::vector<float>& logits);
+  // Makes the history equal to `prompt`, keeping the longest common prefix already in the cache and evaluating
+  // only the rest (at least the last token, for its logits); leaves the last token's logits in `logits`.
+  // Returns how many tokens were evaluated. Errors as eval() (the history is then the kept prefix).
+  Result<int64_t> eval_reusing_prefix(std::span<const int32_t> prompt, std::vector<float>& logits);
+  // Drops history and cache positions >= n.
+  void truncate(int64_t n);
   // Forgets everything (the KV cache and history).
   void reset();
 

@@ -1,6 +1,7 @@
 // The one forward pass, for every architecture (wired by the ArchSpec row), in the manner of llama2.c's
 // forward(): every buffer visible, shapes in comments. Matrices go through kernels::matmul (exact or fast path);
 // all activations are f32. Intermediates are named as in llama.cpp's graphs and passed to the optional hook.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -40,19 +41,52 @@ void add_bias(float* x, const std::vector<float>& bias, int64_t n) {
 
 Status Model::forward(std::span<const int32_t> tokens, KvCache& kv, const ForwardOptions& opt,
                       std::vector<float>& logits) const {
-  const Hparams& hp = hparams_;
-  const ModelWeights& w = weights_;
-  const int64_t n = static_cast<int64_t>(tokens.size());
-  const int64_t d = hp.n_embd;
-  const int64_t pos0 = kv.n_past();
-  if (n == 0) return bad_input("no tokens to evaluate");
-  for (int64_t t = 0; t < n; ++t) {
-    if (tokens[t] < 0 || tokens[t] >= hp.n_vocab) {
-      return bad_input("token id {} (at index {}) is out of range: the vocabulary has {} tokens", tokens[t], t,
-                       hp.n_vocab);
+  const SequenceBatch one{tokens, &kv};
+  return forward_batch(std::span(&one, 1), opt, logits);
+}
+
+namespace {
+
+// Checks every sequence of a batch before anything changes: non-empty, token ids in range, room in its cache,
+// no cache shared by two sequences.
+Status check_batch(std::span<const SequenceBatch> seqs, int64_t n_vocab) {
+  if (seqs.empty()) return bad_input("no tokens to evaluate");
+  for (size_t s = 0; s < seqs.size(); ++s) {
+    const SequenceBatch& b = seqs[s];
+    if (b.tokens.empty() || b.kv == nullptr) return bad_input("no tokens to evaluate (sequence {})", s);
+    for (size_t t = 0; t < b.tokens.size(); ++t) {
+      if (b.tokens[t] < 0 || b.tokens[t] >= n_vocab) {
+        return bad_input("token id {} (at index {}) is out of range: the vocabulary has {} tokens", b.tokens[t],
+                         t, n_vocab);
+      }
+    }
+    POCKET_RETURN_IF_ERROR(b.kv->check_room(static_cast<int64_t>(b.tokens.size())));
+    for (size_t o = 0; o < s; ++o) {
+      if (seqs[o].kv == b.kv) return bad_input("sequences {} and {} of a batch share one KV cache", o, s);
     }
   }
-  POCKET_RETURN_IF_ERROR(kv.check_room(n));
+  return ok_status();
+}
+
+}  // namespace
+
+Status Model::forward_batch(std::span<const SequenceBatch> batch, const ForwardOptions& opt,
+                            std::vector<float>& logits) const {
+  const Hparams& hp = hparams_;
+  const ModelWeights& w = weights_;
+  const int64_t d = hp.n_embd;
+  POCKET_RETURN_IF_ERROR(check_batch(batch, hp.n_vocab));
+  // The batch's rows: every sequence's tokens, one after another; out_rows: the rows whose logits are returned.
+  std::vector<SeqRows> seqs;
+  std::vector<int32_t> tokens;
+  std::vector<int64_t> out_rows;
+  for (const SequenceBatch& b : batch) {
+    const int64_t row0 = static_cast<int64_t>(tokens.size()), n_s = static_cast<int64_t>(b.tokens.size());
+    seqs.push_back({row0, n_s, b.kv->n_past(), b.kv});
+    tokens.insert(tokens.end(), b.tokens.begin(), b.tokens.end());
+    for (int64_t r = opt.all_logits ? row0 : row0 + n_s - 1; r < row0 + n_s; ++r) out_rows.push_back(r);
+  }
+  const int64_t n = static_cast<int64_t>(tokens.size());
 
   // x: the residual stream [n, n_embd]; xb: normed input of a block; block_out: a block's output.
   std::vector<float> x(n * d), xb(n * d), block_out(n * d);
@@ -70,7 +104,7 @@ Status Model::forward(std::span<const int32_t> tokens, KvCache& kv, const Forwar
     // Attention block: x += [post_norm](attention(rmsnorm(x)))
     rmsnorm_rows(x.data(), L.attn_norm, n, d, hp.norm_eps, xb.data());
     emit(opt, "attn_norm", il, xb, n);
-    attention(il, xb.data(), n, pos0, kv, opt, block_out.data());
+    attention(il, xb.data(), seqs, n, opt, block_out.data());
     if (arch_->post_norms) {
       rmsnorm_rows(block_out.data(), L.post_attn_norm, n, d, hp.norm_eps, block_out.data());
       emit(opt, "attn_post_norm", il, block_out, n);
@@ -90,13 +124,14 @@ Status Model::forward(std::span<const int32_t> tokens, KvCache& kv, const Forwar
     for (int64_t i = 0; i < n * d; ++i) x[i] += block_out[i];
     emit(opt, "l_out", il, x, n);
   }
-  kv.advance(n);
+  for (const SeqRows& s : seqs) s.kv->advance(s.n);
 
-  // Output: logits [m, n_vocab] for the last token, or every token.
-  const int64_t first = opt.all_logits ? 0 : n - 1;
-  const int64_t m = n - first;
+  // Output: logits [m, n_vocab] for the selected rows.
+  const int64_t m = static_cast<int64_t>(out_rows.size());
   std::vector<float> normed(m * d);
-  rmsnorm_rows(x.data() + first * d, w.output_norm, m, d, hp.norm_eps, normed.data());
+  for (int64_t r = 0; r < m; ++r) {
+    kernels::rmsnorm(&x[out_rows[r] * d], w.output_norm.data(), d, hp.norm_eps, &normed[r * d]);
+  }
   emit(opt, "result_norm", -1, normed, m);
   logits.assign(static_cast<size_t>(m * hp.n_vocab), 0.0f);
   matmul(w.output, normed.data(), m, logits.data(), opt.path, opt.n_threads);
@@ -130,8 +165,9 @@ void Model::project_qkv(int il, const float* x, int64_t n, const ForwardOptions&
   }
 }
 
-// out[n, n_embd] = Wo · softmax(mask(Q·Kᵀ)) · V over the cache, after appending this batch's K/V.
-void Model::attention(int il, const float* x, int64_t n, int64_t pos0, KvCache& kv, const ForwardOptions& opt,
+// out[n, n_embd] = Wo · softmax(mask(Q·Kᵀ)) · V, each sequence over its own cache, after appending the batch's
+// K/V to the caches.
+void Model::attention(int il, const float* x, std::span<const SeqRows> seqs, int64_t n, const ForwardOptions& opt,
                       float* out) const {
   const Hparams& hp = hparams_;
   const LayerWeights& L = weights_.layers[il];
@@ -144,30 +180,58 @@ void Model::attention(int il, const float* x, int64_t n, int64_t pos0, KvCache& 
     rmsnorm_rows(k.data(), L.k_norm, n * hp.n_head_kv, hd, hp.norm_eps, k.data());
   }
   std::vector<float> cs(hp.n_rot);  // rope cos/sin for one position
-  for (int64_t t = 0; t < n; ++t) {
-    kernels::rope_cache(L.rope, pos0 + t, cs.data());
-    kernels::rope_apply(L.rope, cs.data(), &q[t * q_dim], static_cast<int>(hp.n_head), static_cast<int>(hd));
-    kernels::rope_apply(L.rope, cs.data(), &k[t * k_dim], static_cast<int>(hp.n_head_kv), static_cast<int>(hd));
-    kv.store(il, pos0 + t, &k[t * k_dim], &v[t * v_dim]);
+  for (const SeqRows& s : seqs) {
+    for (int64_t t = s.row0; t < s.row0 + s.n; ++t) {
+      const int64_t pos = s.pos0 + (t - s.row0);
+      kernels::rope_cache(L.rope, pos, cs.data());
+      kernels::rope_apply(L.rope, cs.data(), &q[t * q_dim], static_cast<int>(hp.n_head), static_cast<int>(hd));
+      kernels::rope_apply(L.rope, cs.data(), &k[t * k_dim], static_cast<int>(hp.n_head_kv), static_cast<int>(hd));
+      s.kv->store(il, pos, &k[t * k_dim], &v[t * v_dim]);
+    }
   }
   emit(opt, "Qcur", il, q, n);
   emit(opt, "Kcur", il, k, n);
   emit(opt, "Vcur", il, v, n);
+  std::vector<float> att(n * hp.n_head * hdv);  // [n, n_head·hdv]
+  attend(il, q, seqs, n, opt, att);
+  emit(opt, "kqv_out", il, att, n);
+  matmul(L.wo, att.data(), n, out, opt.path, opt.n_threads);
+  add_bias(out, L.bo, n);
+}
 
-  // The whole cache for this layer, as f32: keys [n_keys, k_dim], values [n_keys, v_dim].
-  const int64_t n_keys = pos0 + n;
-  std::vector<float> k_scratch, v_scratch;
-  const float* keys = kv.keys(il, n_keys, k_scratch);
-  const float* values = kv.values(il, n_keys, v_scratch);
-  const bool f16_cache = kv.type() == KvType::kF16;
+// att[n, n_head·hdv] = softmax(mask(Q·Kᵀ)) · V per (row, head), each row against its own sequence's cache
+// (positions [0, pos] with causal and sliding-window masks). Work items are (row, head) pairs over the batch.
+void Model::attend(int il, const std::vector<float>& q, std::span<const SeqRows> seqs, int64_t n,
+                   const ForwardOptions& opt, std::vector<float>& att) const {
+  const Hparams& hp = hparams_;
+  const LayerWeights& L = weights_.layers[il];
+  const int64_t hd = hp.head_dim_k, hdv = hp.head_dim_v;
+  const int64_t q_dim = hp.n_head * hd, k_dim = hp.n_embd_k_gqa(), v_dim = hp.n_embd_v_gqa();
+  // Each sequence's cache for this layer as f32 (pointers into an f32 cache; an f16 cache is converted).
+  std::vector<std::vector<float>> k_scratch(seqs.size()), v_scratch(seqs.size());
+  std::vector<const float*> keys(seqs.size()), values(seqs.size());
+  std::vector<int64_t> seq_of_row(n);
+  int64_t max_keys = 0, total_work = 0;
+  for (size_t s = 0; s < seqs.size(); ++s) {
+    const int64_t n_keys = seqs[s].pos0 + seqs[s].n;
+    keys[s] = seqs[s].kv->keys(il, n_keys, k_scratch[s]);
+    values[s] = seqs[s].kv->values(il, n_keys, v_scratch[s]);
+    std::fill(seq_of_row.begin() + seqs[s].row0, seq_of_row.begin() + seqs[s].row0 + seqs[s].n,
+              static_cast<int64_t>(s));
+    max_keys = std::max(max_keys, n_keys);
+    total_work += seqs[s].n * hp.n_head * n_keys * (hd + hdv);
+  }
   const bool q_prescaled = arch_->q_scale_before_softcap;
   const int64_t group = hp.n_head / hp.n_head_kv;  // query heads per KV head (GQA)
-  std::vector<float> att(n * hp.n_head * hdv);     // [n, n_head·hdv]
-  kernels::parallel_for(n * hp.n_head, opt.n_threads, n * hp.n_head * n_keys * (hd + hdv),
-                        [&](int64_t begin, int64_t end) {
-    std::vector<float> qh(hd), scores(n_keys);
+  kernels::parallel_for(n * hp.n_head, opt.n_threads, total_work, [&](int64_t begin, int64_t end) {
+    std::vector<float> qh(hd), scores(max_keys);
     for (int64_t th = begin; th < end; ++th) {
-      const int64_t t = th / hp.n_head, h = th % hp.n_head, kvh = h / group, pos = pos0 + t;
+      const int64_t t = th / hp.n_head, h = th % hp.n_head, kvh = h / group;
+      const SeqRows& s = seqs[seq_of_row[t]];
+      const float* seq_keys = keys[seq_of_row[t]];
+      const float* seq_values = values[seq_of_row[t]];
+      const int64_t pos = s.pos0 + (t - s.row0);
+      const bool f16_cache = s.kv->type() == KvType::kF16;
       std::copy(&q[t * q_dim + h * hd], &q[t * q_dim + h * hd] + hd, qh.begin());
       if (q_prescaled) {
         for (auto& e : qh) e *= hp.attn_scale;
@@ -179,9 +243,9 @@ void Model::attention(int il, const float* x, int64_t n, int64_t pos0, KvCache& 
           scores[j] = -std::numeric_limits<float>::infinity();
           continue;
         }
-        float s = kernels::dot_f32(qh.data(), &keys[j * k_dim + kvh * hd], hd);
-        if (hp.attn_softcap > 0) s = std::tanh(s / hp.attn_softcap) * hp.attn_softcap;
-        scores[j] = s * scale;
+        float sc = kernels::dot_f32(qh.data(), &seq_keys[j * k_dim + kvh * hd], hd);
+        if (hp.attn_softcap > 0) sc = std::tanh(sc / hp.attn_softcap) * hp.attn_softcap;
+        scores[j] = sc * scale;
       }
       kernels::softmax(scores.data(), pos + 1);
       if (f16_cache) kernels::round_to_f16(scores.data(), pos + 1);  // ... and the probabilities to meet V
@@ -190,14 +254,11 @@ void Model::attention(int il, const float* x, int64_t n, int64_t pos0, KvCache& 
       for (int64_t j = 0; j <= pos; ++j) {
         const float p = scores[j];
         if (p == 0.0f) continue;
-        const float* vj = &values[j * v_dim + kvh * hdv];
+        const float* vj = &seq_values[j * v_dim + kvh * hdv];
         for (int64_t i = 0; i < hdv; ++i) o[i] += p * vj[i];
       }
     }
   });
-  emit(opt, "kqv_out", il, att, n);
-  matmul(L.wo, att.data(), n, out, opt.path, opt.n_threads);
-  add_bias(out, L.bo, n);
 }
 
 // out[n, n_embd] = W_down · (act(W_gate · x) ⊙ (W_up · x)).

@@ -61,6 +61,12 @@ struct ForwardOptions {
   const ForwardHook* hook = nullptr;
 };
 
+// One sequence's share of a batched forward pass: its new tokens, appended to its own cache at kv->n_past().
+struct SequenceBatch {
+  std::span<const int32_t> tokens;
+  KvCache* kv = nullptr;
+};
+
 class Model {
  public:
   // Binds `file` (kept alive inside the model). Errors: unknown architecture, missing key, missing tensor,
@@ -82,6 +88,13 @@ class Model {
   Status forward(std::span<const int32_t> tokens, KvCache& kv, const ForwardOptions& options,
                  std::vector<float>& logits) const;
 
+  // Evaluates several independent sequences (each with its own cache) in one pass, so the weights are read once
+  // for all their tokens (continuous batching). logits receives, for each sequence in order, [n_tokens_s, n_vocab]
+  // (all_logits) or its last token's [1, n_vocab]; the rows are concatenated. Every sequence is checked (token
+  // range, room in its cache, distinct caches) before any cache changes.
+  Status forward_batch(std::span<const SequenceBatch> seqs, const ForwardOptions& options,
+                       std::vector<float>& logits) const;
+
  private:
   Model(GgufFile file, const ArchSpec* arch) : file_(std::move(file)), arch_(arch) {}
   Status bind_weights();
@@ -90,8 +103,15 @@ class Model {
   // Forward-pass stages (forward.cc).
   void project_qkv(int il, const float* x, int64_t n, const ForwardOptions& opt, std::vector<float>& q,
                    std::vector<float>& k, std::vector<float>& v) const;
-  void attention(int il, const float* x, int64_t n, int64_t pos0, KvCache& kv, const ForwardOptions& opt,
+  // A sequence's rows in the batch: rows [row0, row0 + n) of the activations sit at positions pos0.. of *kv.
+  struct SeqRows {
+    int64_t row0, n, pos0;
+    KvCache* kv;
+  };
+  void attention(int il, const float* x, std::span<const SeqRows> seqs, int64_t n, const ForwardOptions& opt,
                  float* out) const;
+  void attend(int il, const std::vector<float>& q, std::span<const SeqRows> seqs, int64_t n,
+              const ForwardOptions& opt, std::vector<float>& att) const;
   void feed_forward(int il, const float* x, int64_t n, const ForwardOptions& opt, float* out) const;
 
   GgufFile file_;

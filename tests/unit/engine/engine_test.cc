@@ -115,5 +115,42 @@ TEST_F(EmbeddedGeneration, CancelStopsBeforeTheFirstToken) {
   EXPECT_EQ(stats->n_generated, 0);
 }
 
+// A second generation on the same session (a chat's next turn) processes only the tokens after the common
+// prefix and continues exactly as a fresh session given the whole prompt would.
+TEST_F(EmbeddedGeneration, NextTurnReusesTheCommonPrefix) {
+  SessionOptions so;
+  so.n_threads = 1;
+  Session session(model_, so);
+  GenerateOptions go;
+  go.n_predict = 6;
+  go.sampler.temperature = 0;
+  std::string first, second, fresh_text;
+  const auto turn1 = tokenizer_->encode("Once upon a time", true, false);
+  auto s1 = generate(session, *tokenizer_, turn1, go, [&](std::string_view t) { first.append(t); });
+  ASSERT_TRUE(s1.ok()) << s1.status().message();
+  EXPECT_EQ(s1->n_prompt_evaluated, static_cast<int64_t>(turn1.size()));
+  // The history holds the prompt and every generated token but the last (never evaluated).
+  EXPECT_EQ(session.history().size(), turn1.size() + 5);
+
+  const auto turn2 = tokenizer_->encode("Once upon a time" + first + " She liked", true, false);
+  auto s2 = generate(session, *tokenizer_, turn2, go, [&](std::string_view t) { second.append(t); });
+  ASSERT_TRUE(s2.ok()) << s2.status().message();
+  EXPECT_LT(s2->n_prompt_evaluated, static_cast<int64_t>(turn2.size()));
+  EXPECT_GE(s2->n_prompt_evaluated, 2);  // at least " She liked"
+
+  Session fresh(model_, so);
+  auto s3 = generate(fresh, *tokenizer_, turn2, go, [&](std::string_view t) { fresh_text.append(t); });
+  ASSERT_TRUE(s3.ok());
+  EXPECT_EQ(s3->n_prompt_evaluated, static_cast<int64_t>(turn2.size()));
+  EXPECT_EQ(second, fresh_text);
+
+  // The same prompt again: only its last token is evaluated (for its logits).
+  std::vector<float> logits;
+  auto again = session.eval_reusing_prefix(turn2, logits);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, 1);
+  EXPECT_EQ(session.history(), turn2);
+}
+
 }  // namespace
 }  // namespace pocket

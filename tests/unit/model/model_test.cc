@@ -205,6 +205,48 @@ TEST_F(TinyForward, DecodeMatchesPrefill) {
   }
 }
 
+// A batch of independent sequences (continuous batching) gives each sequence the logits it gets alone, and
+// leaves each cache as a separate forward would.
+TEST_F(TinyForward, BatchOfSequencesMatchesSeparateForwards) {
+  const std::vector<int32_t> a_prompt = {1, 5, 3}, b_prompt = {2, 7}, a_next = {4}, b_next = {6, 8};
+  for (KvType type : {KvType::kF32, KvType::kF16}) {
+    KvCache a1 = model().make_cache(0, type), b1 = model().make_cache(0, type);
+    KvCache a2 = model().make_cache(0, type), b2 = model().make_cache(0, type);
+    std::vector<float> la, lb, batched;
+    // Separate: prompts, then the next tokens.
+    ASSERT_TRUE(model().forward(a_prompt, a1, {}, la).ok());
+    ASSERT_TRUE(model().forward(b_prompt, b1, {}, lb).ok());
+    ASSERT_TRUE(model().forward(a_next, a1, {}, la).ok());
+    ASSERT_TRUE(model().forward(b_next, b1, {}, lb).ok());
+    // Batched: both prompts in one pass, then both continuations in one pass (different positions per sequence).
+    const std::vector<SequenceBatch> prompts = {{a_prompt, &a2}, {b_prompt, &b2}};
+    ASSERT_TRUE(model().forward_batch(prompts, {}, batched).ok());
+    ASSERT_EQ(batched.size(), static_cast<size_t>(2 * kVocab));
+    const std::vector<SequenceBatch> next = {{a_next, &a2}, {b_next, &b2}};
+    ASSERT_TRUE(model().forward_batch(next, {}, batched).ok());
+    EXPECT_EQ(a2.n_past(), 4);
+    EXPECT_EQ(b2.n_past(), 4);
+    for (int i = 0; i < kVocab; ++i) {
+      EXPECT_NEAR(batched[i], la[i], 1e-4) << "a, vocab " << i << " kv " << kv_type_name(type);
+      EXPECT_NEAR(batched[kVocab + i], lb[i], 1e-4) << "b, vocab " << i << " kv " << kv_type_name(type);
+    }
+  }
+}
+
+TEST_F(TinyForward, BatchIsCheckedBeforeAnyCacheChanges) {
+  KvCache a = model().make_cache(0, KvType::kF32), b = model().make_cache(0, KvType::kF32);
+  std::vector<float> logits;
+  const std::vector<int32_t> ok_tokens = {1, 2}, bad_tokens = {3, kVocab};
+  const std::vector<SequenceBatch> bad = {{ok_tokens, &a}, {bad_tokens, &b}};
+  EXPECT_FALSE(model().forward_batch(bad, {}, logits).ok());
+  const std::vector<SequenceBatch> shared = {{ok_tokens, &a}, {ok_tokens, &a}};
+  Status s = model().forward_batch(shared, {}, logits);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("share one KV cache"), std::string::npos) << s.message();
+  EXPECT_EQ(a.n_past(), 0);
+  EXPECT_EQ(b.n_past(), 0);
+}
+
 TEST_F(TinyForward, AllLogitsAndHookSeeNamedIntermediates) {
   KvCache kv = model().make_cache(0, KvType::kF32);
   std::vector<std::string> names;
