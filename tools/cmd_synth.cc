@@ -6,10 +6,8 @@
 // TYPE with the reference quantizer (rows whose length is not a multiple of TYPE's block fall back to Q8_0, else
 // F16, as llama.cpp falls back); 1-D tensors stay F32. The tokenizer comes from --vocab (its tokenizer.* keys),
 // else the embedded model's when the vocabulary size is the same, else printable placeholder tokens.
-// The file is streamed tensor by tensor (an 8B model never sits in memory) into a temporary file renamed into
-// place, so the output is complete or absent. The same seed gives the same bytes.
-#include <sys/stat.h>
-#include <unistd.h>
+// The file is streamed tensor by tensor (an 8B model never sits in memory) through GgufWriter::write, so the
+// output is complete or absent. The same seed gives the same bytes.
 
 #include <cerrno>
 #include <cmath>
@@ -242,116 +240,43 @@ void set_hparams(GgufWriter& w, const SynthShape& s, const std::string& name) {
   w.set_u32(a + ".vocab_size", static_cast<uint32_t>(s.n_vocab));
 }
 
-// Serialized metadata (the key/value section) via GgufWriter. The writer with alignment 1 appends exactly one
-// extra key, "general.alignment" (u32), at the end: 8 + 17 + 4 + 4 = 33 bytes, which we drop.
-std::vector<uint8_t> metadata_section(GgufWriter& meta, uint64_t* n_kv) {
-  std::vector<uint8_t> all = meta.to_bytes();
-  uint64_t count = 0;
-  std::memcpy(&count, all.data() + 16, 8);
-  *n_kv = count - 1;
-  return std::vector<uint8_t>(all.begin() + 24, all.end() - 33);
-}
-
-class FileSink {
- public:
-  explicit FileSink(std::FILE* f) : f_(f) {}
-  void bytes(const void* p, size_t n) {
-    if (ok_ && n > 0 && std::fwrite(p, 1, n, f_) != n) ok_ = false;
-    pos_ += n;
-  }
-  template <typename T>
-  void pod(T v) { bytes(&v, sizeof v); }
-  void str(const std::string& s) {
-    pod<uint64_t>(s.size());
-    bytes(s.data(), s.size());
-  }
-  void pad(uint64_t align) {
-    static const uint8_t zeros[64] = {};
-    uint64_t n = (align - pos_ % align) % align;
-    bytes(zeros, n);
-  }
-  bool ok() const { return ok_; }
-  uint64_t pos() const { return pos_; }
-
- private:
-  std::FILE* f_;
-  uint64_t pos_ = 0;
-  bool ok_ = true;
-};
-
-constexpr uint64_t kAlign = 32;
-
-// One tensor's bytes, row by row: random f32 row -> TYPE's reference quantizer.
-void write_tensor_data(FileSink& sink, const TensorPlan& t, uint64_t seed, uint64_t index) {
+// One tensor's bytes [rows, row_bytes(TYPE, ne0)]: random f32 rows -> TYPE's reference quantizer.
+void fill_tensor(const TensorPlan& t, uint64_t seed, uint64_t index, std::span<uint8_t> out) {
   Rng rng{seed * 0x100000001B3ull + index * 0x9E3779B97F4A7C15ull + 1};
-  int64_t ne0 = t.shape[0];
-  int64_t rows = t.shape.size() > 1 ? t.shape[1] : 1;
+  const int64_t ne0 = t.shape[0];
+  const int64_t rows = t.shape.size() > 1 ? t.shape[1] : 1;
+  const size_t row_size = row_bytes(*t.type, ne0);
   std::vector<float> row(ne0);
-  std::vector<uint8_t> packed(row_bytes(*t.type, ne0));
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t i = 0; i < ne0; ++i) {
       row[i] = t.fill == Fill::kOnes ? 1.0f : t.fill == Fill::kZeros ? 0.0f : rng.normal(0.02f);
     }
-    t.type->quant(row.data(), packed.data(), ne0);
-    sink.bytes(packed.data(), packed.size());
+    t.type->quant(row.data(), out.data() + r * row_size, ne0);
   }
 }
 
-Status write_synth(const std::string& path, GgufWriter& meta, const std::vector<TensorPlan>& plan, uint64_t seed) {
-  uint64_t n_kv = 0;
-  std::vector<uint8_t> kv_bytes = metadata_section(meta, &n_kv);
-  std::string tmp = path + ".tmp-XXXXXX";
-  int fd = mkstemp(tmp.data());
-  if (fd < 0) return failure("cannot create a temporary file for {}: {}", path, std::strerror(errno));
-  ::fchmod(fd, 0644);
-  std::FILE* f = fdopen(fd, "wb");
-  FileSink sink(f);
-  sink.bytes("GGUF", 4);
-  sink.pod<uint32_t>(3);
-  sink.pod<uint64_t>(plan.size());
-  sink.pod<uint64_t>(n_kv);
-  sink.bytes(kv_bytes.data(), kv_bytes.size());
-  uint64_t offset = 0, total = 0;
+// Streams the file tensor by tensor (GgufWriter::write with a fill), with a progress line for large files.
+Status write_synth(const std::string& path, GgufWriter& w, const std::vector<TensorPlan>& plan, uint64_t seed) {
+  uint64_t total = 0;
   for (const auto& t : plan) {
-    sink.str(t.name);
-    sink.pod<uint32_t>(static_cast<uint32_t>(t.shape.size()));
-    for (int64_t ne : t.shape) sink.pod<uint64_t>(static_cast<uint64_t>(ne));
-    sink.pod<uint32_t>(static_cast<uint32_t>(t.type->id));
-    sink.pod<uint64_t>(offset);
-    uint64_t n = static_cast<uint64_t>(row_bytes(*t.type, t.shape[0]) * (t.shape.size() > 1 ? t.shape[1] : 1));
-    offset += (n + kAlign - 1) / kAlign * kAlign;
+    POCKET_RETURN_IF_ERROR(w.declare_tensor(t.name, static_cast<DType>(t.type->id), t.shape));
+    total += row_bytes(*t.type, t.shape[0]) * static_cast<uint64_t>(t.shape.size() > 1 ? t.shape[1] : 1);
   }
-  total = offset;
-  sink.pad(kAlign);
-  uint64_t data_start = sink.pos();
-  bool progress = total > (256ull << 20);
+  const bool progress = total > (256ull << 20);
+  uint64_t done = 0;
   int last_pct = -1;
-  for (size_t i = 0; i < plan.size() && sink.ok(); ++i) {
-    write_tensor_data(sink, plan[i], seed, i);
-    sink.pad(kAlign);
-    int pct = static_cast<int>(100.0 * static_cast<double>(sink.pos() - data_start) / static_cast<double>(total));
+  Status st = w.write(path, [&](size_t i, std::span<uint8_t> out) {
+    fill_tensor(plan[i], seed, i, out);
+    done += out.size();
+    const int pct = static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total));
     if (progress && pct != last_pct) {
       fmt::print(stderr, "\rpocket synth: {:3d}% of {:.1f} MiB", pct, static_cast<double>(total) / (1 << 20));
       last_pct = pct;
     }
-  }
+    return ok_status();
+  });
   if (progress) fmt::print(stderr, "\n");
-  bool ok = sink.ok() && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
-  int err = errno;
-  if (std::fclose(f) != 0 && ok) {
-    ok = false;
-    err = errno;
-  }
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    return failure("cannot write {}: {}", path, std::strerror(err));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    err = errno;
-    ::unlink(tmp.c_str());
-    return failure("cannot rename {} to {}: {}", tmp, path, std::strerror(err));
-  }
-  return ok_status();
+  return st;
 }
 
 Result<SynthShape> resolve_shape(const SynthOptions& o) {
@@ -398,7 +323,7 @@ int run_synth(const SynthOptions& o) {
   if (!o.force && std::filesystem::exists(o.out, ec)) {
     return report_error(bad_input("-o: {} already exists (use --force to overwrite)", o.out));
   }
-  GgufWriter meta(1);
+  GgufWriter meta;
   set_hparams(meta, s, o.preset.empty() ? "synth" : "synth-" + o.preset);
   if (!o.vocab.empty()) {
     auto vf = GgufFile::open(o.vocab);

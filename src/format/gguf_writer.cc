@@ -7,14 +7,12 @@
 // The alignment is the writer's; "general.alignment" is written whenever it is not the default 32.
 #include "format/gguf_writer.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
+#include "base/atomic_file.h"
 #include "base/check.h"
 #include "base/checked_math.h"
 
@@ -201,8 +199,8 @@ void GgufWriter::copy_metadata(const GgufFile& source) {
   for (const auto& kv : source.metadata()) set(kv.key, kv.value);
 }
 
-Status GgufWriter::add_tensor(std::string name, DType type, std::vector<int64_t> shape,
-                              std::span<const uint8_t> data) {
+Result<uint64_t> GgufWriter::check_tensor(const std::string& name, DType type,
+                                          const std::vector<int64_t>& shape) const {
   if (name.empty()) return bad_input("tensor name is empty");
   if (name.size() > kMaxTensorNameBytes) {
     return bad_input("tensor '{}': name is {} bytes long (at most {})", name, name.size(), kMaxTensorNameBytes);
@@ -230,23 +228,33 @@ Status GgufWriter::add_tensor(std::string name, DType type, std::vector<int64_t>
   }
   auto expected = checked_mul(elements / static_cast<uint64_t>(info->block_elems),
                               static_cast<uint64_t>(info->block_bytes));
-  if (!expected || *expected != data.size()) {
-    return bad_input("tensor '{}': {} data is {} bytes, expected {}", name, info->name, data.size(),
-                     expected ? *expected : 0);
+  if (!expected) return bad_input("tensor '{}': byte count overflows", name);
+  return *expected;
+}
+
+Status GgufWriter::add_tensor(std::string name, DType type, std::vector<int64_t> shape,
+                              std::span<const uint8_t> data) {
+  POCKET_ASSIGN_OR_RETURN(uint64_t expected, check_tensor(name, type, shape));
+  if (expected != data.size()) {
+    return bad_input("tensor '{}': {} data is {} bytes, expected {}", name, dtype_info(static_cast<uint32_t>(type))->name,
+                     data.size(), expected);
   }
-  tensors_.push_back(Tensor{std::move(name), type, std::move(shape), {data.begin(), data.end()}});
+  tensors_.push_back(Tensor{std::move(name), type, std::move(shape), {data.begin(), data.end()}, expected});
   return ok_status();
 }
 
-std::vector<uint8_t> GgufWriter::to_bytes() const {
+Status GgufWriter::declare_tensor(std::string name, DType type, std::vector<int64_t> shape) {
+  POCKET_ASSIGN_OR_RETURN(uint64_t expected, check_tensor(name, type, shape));
+  tensors_.push_back(Tensor{std::move(name), type, std::move(shape), {}, expected});
+  return ok_status();
+}
+
+std::vector<uint8_t> GgufWriter::header_bytes() const {
   POCKET_CHECK(is_power_of_two(alignment_));
   bool has_alignment_key = std::any_of(kvs_.begin(), kvs_.end(), [](auto& kv) { return kv.key == kAlignmentKey; });
   bool add_alignment_key = !has_alignment_key && alignment_ != kDefaultAlignment;
 
-  size_t data_bytes = 0;
-  for (const auto& t : tensors_) data_bytes += align_up(t.data.size(), alignment_);
   std::vector<uint8_t> out;
-  out.reserve(4096 + data_bytes);
   ByteSink sink(out);
 
   sink.bytes("GGUF", 4);
@@ -272,52 +280,41 @@ std::vector<uint8_t> GgufWriter::to_bytes() const {
     for (int64_t ne : t.shape) sink.pod<uint64_t>(ne);
     sink.pod<uint32_t>(static_cast<uint32_t>(t.type));
     sink.pod<uint64_t>(offset);
-    offset += align_up(t.data.size(), alignment_);
+    offset += align_up(t.n_bytes, alignment_);
   }
   sink.zeros(align_up(sink.size(), alignment_) - sink.size());
+  return out;
+}
 
+std::vector<uint8_t> GgufWriter::to_bytes() const {
+  std::vector<uint8_t> out = header_bytes();
+  ByteSink sink(out);
   for (const auto& t : tensors_) {
+    POCKET_CHECK(t.data.size() == t.n_bytes);  // declared tensors are only written by write(path, fill)
     sink.bytes(t.data.data(), t.data.size());
     sink.zeros(align_up(t.data.size(), alignment_) - t.data.size());
   }
   return out;
 }
 
-Status GgufWriter::write(const std::string& path) const {
-  std::vector<uint8_t> bytes = to_bytes();
-  // A temporary file in the same directory, renamed over `path` only once every byte is on disk.
-  std::string tmp = path + ".tmp-XXXXXX";
-  int fd = mkstemp(tmp.data());
-  if (fd < 0) return failure("cannot create a temporary file for {}: {}", path, std::strerror(errno));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return failure("cannot write {}: {}", path, std::strerror(err));
+Status GgufWriter::write(const std::string& path, const TensorFill& fill) const {
+  POCKET_ASSIGN_OR_RETURN(AtomicFile file, AtomicFile::create(path));
+  const std::vector<uint8_t> header = header_bytes();
+  POCKET_RETURN_IF_ERROR(file.write(header.data(), header.size()));
+  std::vector<uint8_t> buffer;  // one declared tensor at a time
+  for (size_t i = 0; i < tensors_.size(); ++i) {
+    const Tensor& t = tensors_[i];
+    std::span<const uint8_t> bytes = t.data;
+    if (t.data.size() != t.n_bytes) {
+      if (!fill) return failure("cannot write {}: tensor '{}' was declared but nothing fills it", path, t.name);
+      buffer.assign(t.n_bytes, 0);
+      POCKET_RETURN_IF_ERROR(fill(i, buffer));
+      bytes = buffer;
     }
-    done += static_cast<size_t>(n);
+    POCKET_RETURN_IF_ERROR(file.write(bytes.data(), bytes.size()));
+    POCKET_RETURN_IF_ERROR(file.write_zeros(align_up(bytes.size(), alignment_) - bytes.size()));
   }
-  // mkstemp creates the file 0600; a model file is readable like any other (rw-r--r--).
-  bool synced = ::fchmod(fd, 0644) == 0 && ::fsync(fd) == 0;
-  int err = errno;
-  if (::close(fd) != 0 && synced) {
-    synced = false;
-    err = errno;
-  }
-  if (!synced) {
-    ::unlink(tmp.c_str());
-    return failure("cannot write {}: {}", path, std::strerror(err));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    err = errno;
-    ::unlink(tmp.c_str());
-    return failure("cannot rename {} to {}: {}", tmp, path, std::strerror(err));
-  }
-  return ok_status();
+  return file.commit();
 }
 
 }  // namespace pocket

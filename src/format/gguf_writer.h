@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -32,19 +33,31 @@ class GgufWriter {
 
   // A tensor: shape ne0 first; `data` must be exactly row_bytes(dtype, ne0) * rows bytes. The bytes are copied.
   Status add_tensor(std::string name, DType type, std::vector<int64_t> shape, std::span<const uint8_t> data);
+  // A tensor whose bytes are produced only while writing (by write()'s `fill`), so a large file never sits in
+  // memory. Same checks as add_tensor.
+  Status declare_tensor(std::string name, DType type, std::vector<int64_t> shape);
 
-  // The whole file as bytes.
+  // The whole file as bytes (every tensor must have been added with its data).
   std::vector<uint8_t> to_bytes() const;
-  // Writes to `path` (through a temporary file renamed into place, so a failed write leaves nothing behind).
-  Status write(const std::string& path) const;
+
+  // Fills `out` (exactly the tensor's size) with the bytes of declared tensor `index` (the index among all
+  // tensors, in the order added).
+  using TensorFill = std::function<Status(size_t index, std::span<uint8_t> out)>;
+  // Writes to `path` through an AtomicFile, so a failed write leaves nothing behind. Declared tensors are filled
+  // one at a time by `fill` (needed when any tensor was declared without data).
+  Status write(const std::string& path, const TensorFill& fill = {}) const;
 
  private:
   struct Tensor {
     std::string name;
     DType type;
     std::vector<int64_t> shape;
-    std::vector<uint8_t> data;
+    std::vector<uint8_t> data;  // empty for a declared tensor
+    uint64_t n_bytes = 0;
   };
+  Result<uint64_t> check_tensor(const std::string& name, DType type, const std::vector<int64_t>& shape) const;
+  // Everything before the data section: header, metadata, tensor infos, padding.
+  std::vector<uint8_t> header_bytes() const;
   uint32_t alignment_;
   std::vector<GgufKv> kvs_;
   std::vector<Tensor> tensors_;

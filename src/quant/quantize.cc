@@ -1,6 +1,6 @@
 // The quantize driver: plan (recipe.h), convert each tensor to f32 and quantize its rows on N threads, write.
-// Memory: the input is mapped; the output is assembled in memory by GgufWriter (about twice the output size at the
-// peak) before it is written through a temporary file.
+// Memory: the input is mapped; the output is streamed tensor by tensor (GgufWriter::write with a fill) through a
+// temporary file renamed into place, so the peak is one tensor in f32 plus its quantized bytes.
 #include "quant/quantize.h"
 
 #include <sys/stat.h>
@@ -9,6 +9,8 @@
 #include <cstring>
 #include <numeric>
 #include <thread>
+
+#include "base/thread_pool.h"
 
 #include "format/gguf.h"
 #include "format/gguf_writer.h"
@@ -60,26 +62,6 @@ ModelShape model_shape(const GgufFile& file) {
   return m;
 }
 
-// Runs fn(first_row, n_rows) over [0, rows) split into contiguous ranges, one per thread.
-template <typename Fn>
-void parallel_rows(int64_t rows, int threads, const Fn& fn) {
-  const int64_t n = std::max<int64_t>(1, std::min<int64_t>(threads, rows));
-  if (n == 1) {
-    fn(0, rows);
-    return;
-  }
-  std::vector<std::thread> workers;
-  const int64_t per = rows / n;
-  const int64_t extra = rows % n;
-  int64_t first = 0;
-  for (int64_t t = 0; t < n; ++t) {
-    const int64_t count = per + (t < extra ? 1 : 0);
-    workers.emplace_back([&fn, first, count] { fn(first, count); });
-    first += count;
-  }
-  for (auto& w : workers) w.join();
-}
-
 // The tensor's values as f32 (dequantized or converted in parallel if needed).
 Status load_f32(const GgufFile& file, const GgufTensorInfo& info, bool allow_requantize, int threads,
                 std::vector<float>& out) {
@@ -97,8 +79,8 @@ Status load_f32(const GgufFile& file, const GgufTensorInfo& info, bool allow_req
   const int64_t ne0 = info.shape[0];
   const int64_t rows = static_cast<int64_t>(info.n_elements) / ne0;
   const int64_t row_size = row_bytes(type, ne0);
-  parallel_rows(rows, threads, [&](int64_t first, int64_t count) {
-    type.dequant(bytes.data() + first * row_size, out.data() + first * ne0, count * ne0);
+  ThreadPool::shared(threads).parallel_for(rows, [&](int64_t first, int64_t end) {
+    type.dequant(bytes.data() + first * row_size, out.data() + first * ne0, (end - first) * ne0);
   });
   return ok_status();
 }
@@ -156,39 +138,47 @@ Result<QuantizeSummary> quantize_model(const QuantizeOptions& options, const Pro
   writer.set_u32("general.quantization_version", kQuantizationVersion);
   writer.set_u32("general.file_type", ftype->id);
 
-  std::vector<float> f32;
-  std::vector<uint8_t> out;
-  int index = 0;
+  // Declare every tensor, then stream the file: each tensor is converted and quantized only when its turn to be
+  // written comes, so memory holds one tensor at a time.
   for (const Planned& p : *planned) {
     const GgufTensorInfo& info = *p.info;
     const DTypeInfo& target = dtype_info(p.target);
-    std::span<const uint8_t> data = file->tensor_bytes(info);
-    if (p.target != info.dtype->id) {
-      if (target.quant == nullptr) return bad_input("tensor '{}': pocket cannot quantize to {}", info.name, target.name);
-      if (Status s = load_f32(*file, info, options.allow_requantize, threads, f32); !s.ok()) return s;
-      const int64_t ne0 = info.shape[0];
-      const int64_t rows = static_cast<int64_t>(info.n_elements) / ne0;
-      const int64_t row_size = row_bytes(target, ne0);
-      out.resize(static_cast<size_t>(rows * row_size));
-      parallel_rows(rows, threads, [&](int64_t first, int64_t count) {
-        target.quant(f32.data() + first * ne0, out.data() + first * row_size, count * ne0);
-      });
-      data = out;
-      ++summary.n_quantized;
+    if (p.target != info.dtype->id && target.quant == nullptr) {
+      return bad_input("tensor '{}': pocket cannot quantize to {}", info.name, target.name);
     }
-    if (Status s = writer.add_tensor(info.name, p.target, info.shape, data); !s.ok()) {
+    if (Status s = writer.declare_tensor(info.name, p.target, info.shape); !s.ok()) {
       return s.with_context(options.output + ": ");
     }
+  }
+  std::vector<float> f32;
+  Status written = writer.write(options.output, [&](size_t index, std::span<uint8_t> out) -> Status {
+    const Planned& p = (*planned)[index];
+    const GgufTensorInfo& info = *p.info;
+    const DTypeInfo& target = dtype_info(p.target);
+    if (p.target == info.dtype->id) {
+      const std::span<const uint8_t> data = file->tensor_bytes(info);
+      std::copy(data.begin(), data.end(), out.begin());
+    } else {
+      POCKET_RETURN_IF_ERROR(load_f32(*file, info, options.allow_requantize, threads, f32));
+      const int64_t ne0 = info.shape[0];
+      const int64_t row_size = row_bytes(target, ne0);
+      ThreadPool::shared(threads).parallel_for(static_cast<int64_t>(out.size()) / row_size,
+                                               [&](int64_t first, int64_t end) {
+        target.quant(f32.data() + first * ne0, out.data() + first * row_size, (end - first) * ne0);
+      });
+      ++summary.n_quantized;
+    }
     summary.input_bytes += info.n_bytes;
-    summary.output_bytes += data.size();
+    summary.output_bytes += out.size();
     summary.n_elements += info.n_elements;
     ++summary.n_tensors;
     if (progress) {
-      progress(QuantizeProgress{++index, static_cast<int>(planned->size()), info.name, info.dtype->name,
-                                target.name, info.n_bytes, data.size()});
+      progress(QuantizeProgress{static_cast<int>(index) + 1, static_cast<int>(planned->size()), info.name,
+                                info.dtype->name, target.name, info.n_bytes, out.size()});
     }
-  }
-  if (Status s = writer.write(options.output); !s.ok()) return s;
+    return ok_status();
+  });
+  if (!written.ok()) return written;
   return summary;
 }
 

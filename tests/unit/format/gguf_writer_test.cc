@@ -406,6 +406,50 @@ TEST(GgufWriter, WriteGoesThroughATemporaryFile) {
   rmdir(dir.c_str());
 }
 
+// Declared tensors are produced by the fill while writing (a file never held whole in memory): the bytes equal
+// those of the same tensors added with their data; a fill that fails, or a missing fill, leaves nothing behind.
+TEST(GgufWriter, DeclaredTensorsAreFilledWhileWriting) {
+  char dir_template[] = "/tmp/pocket-writer-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  std::mt19937 rng(11);
+  const auto tensors = tensor_set(rng);
+  GgufWriter whole, streamed;
+  for (GgufWriter* w : {&whole, &streamed}) w->set_string("general.name", "streamed");
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const auto& t = tensors[i];
+    ASSERT_TRUE(whole.add_tensor(t.name, t.type, t.shape, t.data).ok());
+    // Every other tensor declared, the rest added with data: both kinds mix in one file.
+    if (i % 2 == 0) {
+      ASSERT_TRUE(streamed.declare_tensor(t.name, t.type, t.shape).ok());
+    } else {
+      ASSERT_TRUE(streamed.add_tensor(t.name, t.type, t.shape, t.data).ok());
+    }
+  }
+  const std::string path = dir + "/streamed.gguf";
+  std::vector<size_t> filled;
+  ASSERT_TRUE(streamed.write(path, [&](size_t index, std::span<uint8_t> out) {
+    filled.push_back(index);
+    EXPECT_EQ(out.size(), tensors[index].data.size());
+    std::copy(tensors[index].data.begin(), tensors[index].data.end(), out.begin());
+    return ok_status();
+  }).ok());
+  for (size_t k = 0; k < filled.size(); ++k) EXPECT_EQ(filled[k], 2 * k);
+  const std::string on_disk = testing::read_file(path);
+  EXPECT_EQ(std::vector<uint8_t>(on_disk.begin(), on_disk.end()), whole.to_bytes());
+
+  const std::string failed = dir + "/failed.gguf";
+  Status s = streamed.write(failed, [](size_t, std::span<uint8_t>) { return failure("disk on fire"); });
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("disk on fire"), std::string::npos) << s.message();
+  s = streamed.write(failed);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("declared but nothing fills it"), std::string::npos) << s.message();
+  EXPECT_EQ(list_dir(dir), std::vector<std::string>{"streamed.gguf"});  // no failed.gguf, no temporary file
+  unlink(path.c_str());
+  rmdir(dir.c_str());
+}
+
 // Copying a real file (written by llama.cpp's gguf-py) kv by kv and tensor by tensor reproduces it byte for byte:
 // the strongest check that the writer's layout is the format's, padding included.
 void expect_rewrite_identical(const std::string& path) {
