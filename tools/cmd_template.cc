@@ -3,13 +3,13 @@
 // (tokenizer.chat_template, tokenizer.ggml.tokens[tokenizer.ggml.bos_token_id / eos_token_id]) or from
 // --chat-template FILE with --bos-token / --eos-token. A template that raises: exit 1, message on stderr, no stdout.
 #include <cstdio>
-#include <fstream>
 #include <optional>
-#include <sstream>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "chat/chat_format.h"
+#include "chat_util.h"
 #include "command.h"
 #include "model_source.h"
 
@@ -26,37 +26,11 @@ struct TemplateOptions {
   std::string now;
 };
 
-Result<std::string> read_text_file(const std::string& path, const char* flag) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return bad_input("{} {}: cannot open the file", flag, path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return failure("{} {}: read error", flag, path);
-  return ss.str();
-}
-
-std::string vocab_token(const GgufFile& gguf, const char* id_key) {
-  std::optional<int64_t> id = gguf.get_int(id_key);
-  const GgufValue* tokens = gguf.find("tokenizer.ggml.tokens");
-  if (!id || !tokens || *id < 0 || static_cast<uint64_t>(*id) >= tokens->strs.size()) return "";
-  return tokens->strs[static_cast<size_t>(*id)];
-}
-
 Status load_conversation(const std::string& path, chat::ChatRequest& req) {
   POCKET_ASSIGN_OR_RETURN(std::string text, read_text_file(path, "--messages"));
-  nlohmann::ordered_json conv = nlohmann::ordered_json::parse(text, nullptr, false);
-  if (conv.is_discarded()) return bad_input("--messages {}: malformed JSON", path);
-  if (conv.is_array()) {
-    req.messages = conv;
-  } else if (conv.is_object() && conv.contains("messages") && conv["messages"].is_array()) {
-    req.messages = conv["messages"];
-    if (conv.contains("tools") && !conv["tools"].is_null()) {
-      if (!conv["tools"].is_array()) return bad_input("--messages {}: 'tools' must be an array", path);
-      req.tools = conv["tools"];
-    }
-  } else {
-    return bad_input("--messages {}: expected an object with a 'messages' array (or an array of messages)", path);
-  }
+  POCKET_ASSIGN_OR_RETURN(Conversation conv, parse_conversation(text, "--messages " + path));
+  req.messages = std::move(conv.messages);
+  req.tools = std::move(conv.tools);
   return ok_status();
 }
 
