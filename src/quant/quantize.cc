@@ -133,6 +133,9 @@ Result<QuantizeSummary> quantize_model(const QuantizeOptions& options, const Pro
   GgufWriter writer;
   for (const auto& kv : file->metadata()) {
     if (kv.key == "split.no" || kv.key == "split.count" || kv.key == "split.tensors.count") continue;
+    // Set below, after everything else: llama-quantize's gguf_set_val moves an existing key to the end, so an
+    // input that already has general.file_type gets it last (same metadata order, same bytes).
+    if (kv.key == "general.quantization_version" || kv.key == "general.file_type") continue;
     writer.set(kv.key, kv.value);
   }
   writer.set_u32("general.quantization_version", kQuantizationVersion);

@@ -6,6 +6,7 @@
 //  - pocket-written Q8_0 and Q4_K_M files load and generate in llama-completion, identically to llama.cpp's files.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <regex>
@@ -60,6 +61,10 @@ void expect_same_model(const std::string& ours_path, const std::string& theirs_p
     EXPECT_TRUE(same_value(*v, kv.value)) << "metadata key " << kv.key;
   }
   EXPECT_EQ(ours->metadata().size(), theirs->metadata().size());
+  // The same order too (llama-quantize moves general.quantization_version and general.file_type to the end).
+  for (size_t i = 0; i < std::min(ours->metadata().size(), theirs->metadata().size()); ++i) {
+    EXPECT_EQ(ours->metadata()[i].key, theirs->metadata()[i].key) << "metadata key " << i;
+  }
 }
 
 class QuantizeDriver : public ::testing::Test {
