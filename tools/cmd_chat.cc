@@ -29,6 +29,7 @@
 #include "engine/session.h"
 #include "model/model.h"
 #include "model_source.h"
+#include "sampler_options.h"
 #include "tokenizer/tokenizer.h"
 
 namespace pocket {
@@ -417,14 +418,7 @@ CommandRegistration reg("chat", "interactive chat with the model (line editing, 
   app.add_option("--chat-template", o->template_file, "Jinja chat template file (overrides the model's)");
   app.add_option("-n,--n-predict", o->n_predict, "most tokens per reply (default 1024; -1: until the context is "
                  "full)");
-  app.add_option("--temp", o->sampler.temperature, "temperature (default 0.8; 0: greedy)");
-  app.add_option("--top-k", o->sampler.top_k, "top-k (default 40; 0: off)");
-  app.add_option("--top-p", o->sampler.top_p, "top-p (default 0.95; 1: off)");
-  app.add_option("--min-p", o->sampler.min_p, "min-p (default 0.05; 0: off)");
-  app.add_option("--repeat-penalty", o->sampler.repeat_penalty, "repetition penalty (default 1: off)");
-  app.add_option("--presence-penalty", o->sampler.presence_penalty, "presence penalty (default 0)");
-  app.add_option("--frequency-penalty", o->sampler.frequency_penalty, "frequency penalty (default 0)");
-  app.add_option("--repeat-last-n", o->sampler.penalty_last_n, "penalty window in tokens (default 64; -1: all)");
+  add_sampler_options(app, o->sampler);
   app.add_option("--seed", o->seed, "sampling seed (default: random; turn i uses seed + i)");
   app.add_option("--ctx", o->ctx, "context size in tokens (default: the model's)");
   app.add_option("--threads", o->threads, "worker threads (default: all cores)");
