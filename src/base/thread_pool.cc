@@ -1,5 +1,6 @@
 #include "base/thread_pool.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -17,7 +18,8 @@
 namespace pocket {
 namespace {
 
-constexpr int kSpinIterations = 20000;  // ~ tens of microseconds: covers back-to-back kernel calls in a forward
+constexpr int kSpinIterations = 4000;  // ~50-100 us of pause: covers back-to-back kernel calls in a forward
+// without starving a descheduled peer for long on an oversubscribed machine
 
 void chunk_bounds(int64_t n, int n_chunks, int i, int64_t* begin, int64_t* end) {
   const int64_t base = n / n_chunks, extra = n % n_chunks;
@@ -41,6 +43,8 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
+thread_local bool t_in_pool_chunk = false;  // set while this thread runs a chunk: nested calls run inline
+
 void ThreadPool::worker_loop(int index) {
   uint64_t seen = 0;
   while (true) {
@@ -51,7 +55,9 @@ void ThreadPool::worker_loop(int index) {
     }
     if (gen == seen) {
       std::unique_lock<std::mutex> lock(wake_mutex_);
-      wake_cv_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+      sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      wake_cv_.wait(lock, [&] { return generation_.load(std::memory_order_seq_cst) != seen; });
+      sleepers_.fetch_sub(1, std::memory_order_relaxed);
       gen = generation_.load(std::memory_order_acquire);
     }
     seen = gen;
@@ -59,31 +65,37 @@ void ThreadPool::worker_loop(int index) {
     if (index < n_chunks_) {
       int64_t begin, end;
       chunk_bounds(n_, n_chunks_, index, &begin, &end);
-      (*fn_)(begin, end);
+      t_in_pool_chunk = true;
+      call_(ctx_, begin, end);
+      t_in_pool_chunk = false;
     }
     pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 
-void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+void ThreadPool::run(int64_t n, int max_chunks, Call call, void* ctx) {
   if (n <= 0) return;
-  if (n_threads_ == 1 || n == 1) {
-    fn(0, n);
+  const int chunks = static_cast<int>(std::min<int64_t>({n, n_threads_, std::max(max_chunks, 1)}));
+  if (chunks <= 1 || t_in_pool_chunk) {
+    call(ctx, 0, n);
     return;
   }
   std::lock_guard<std::mutex> call_lock(call_mutex_);
-  fn_ = &fn;
+  call_ = call;
+  ctx_ = ctx;
   n_ = n;
-  n_chunks_ = static_cast<int>(n < n_threads_ ? n : n_threads_);
+  n_chunks_ = chunks;
   pending_.store(n_threads_ - 1, std::memory_order_release);
-  {
-    std::lock_guard<std::mutex> lock(wake_mutex_);
-    generation_.fetch_add(1, std::memory_order_acq_rel);
+  generation_.fetch_add(1, std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+    std::lock_guard<std::mutex> lock(wake_mutex_);  // a worker between its check and its wait sees the new value
+    wake_cv_.notify_all();
   }
-  wake_cv_.notify_all();
   int64_t begin, end;
   chunk_bounds(n_, n_chunks_, 0, &begin, &end);
-  fn(begin, end);
+  t_in_pool_chunk = true;
+  call(ctx, begin, end);
+  t_in_pool_chunk = false;
   // Spin briefly (workers usually finish together), then yield: on an oversubscribed machine a pure spin would
   // steal the time slice of the worker being waited for.
   for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {

@@ -8,6 +8,8 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace pocket {
@@ -23,13 +25,26 @@ class ThreadPool {
   int size() const { return n_threads_; }
 
   // Splits [0, n) into min(n, size()) contiguous chunks of near-equal length and calls fn(begin, end) once per
-  // chunk, chunk 0 on the calling thread; returns when all are done. Calls from several threads are serialized.
-  void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn);
+  // chunk, chunk 0 on the calling thread; returns when all are done. Calls from several threads are serialized;
+  // a call from inside a chunk (nested) runs inline. fn is called through a plain pointer: no allocation.
+  template <class F>
+  void parallel_for(int64_t n, F&& fn) {
+    parallel_for(n, n_threads_, std::forward<F>(fn));
+  }
+  // The same with at most max_chunks chunks (>= 1): small jobs use fewer threads without resizing the pool.
+  template <class F>
+  void parallel_for(int64_t n, int max_chunks, F&& fn) {
+    using Fn = std::remove_reference_t<F>;
+    run(n, max_chunks, [](void* ctx, int64_t b, int64_t e) { (*static_cast<Fn*>(ctx))(b, e); },
+        const_cast<void*>(static_cast<const void*>(&fn)));
+  }
 
   // A process-wide pool with n_threads threads (re-created when a different count is asked for).
   static ThreadPool& shared(int n_threads);
 
  private:
+  using Call = void (*)(void*, int64_t, int64_t);
+  void run(int64_t n, int max_chunks, Call call, void* ctx);
   void worker_loop(int index);
 
   int n_threads_;
@@ -39,8 +54,10 @@ class ThreadPool {
   std::condition_variable wake_cv_;
   std::atomic<uint64_t> generation_{0};   // bumped per parallel_for
   std::atomic<int> pending_{0};           // worker chunks not yet finished
+  std::atomic<int> sleepers_{0};          // workers blocked on wake_cv_
   std::atomic<bool> stop_{false};
-  const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
+  Call call_ = nullptr;
+  void* ctx_ = nullptr;
   int64_t n_ = 0;
   int n_chunks_ = 0;
 };

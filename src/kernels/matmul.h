@@ -13,7 +13,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
+#include "kernels/packed.h"
 #include "tensor/dtype.h"
 
 namespace pocket::kernels {
@@ -26,6 +28,8 @@ struct WeightView {
   const uint8_t* data = nullptr;
   int64_t cols = 0;  // ne0: the contiguous dimension (the dot-product length)
   int64_t rows = 0;  // ne1: output features
+  // Optional copy repacked at load for the active SIMD target (kernels/packed.h); the fast path uses it when set.
+  std::shared_ptr<const PackedWeight> packed;
   bool empty() const { return data == nullptr; }
   int64_t row_stride() const { return row_bytes(*dtype, cols); }
   const uint8_t* row(int64_t r) const { return data + r * row_stride(); }

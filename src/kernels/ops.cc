@@ -3,9 +3,71 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/dispatch.h"
+#include "kernels/matmul.h"
 #include "tensor/half.h"
 
 namespace pocket::kernels {
+
+#if defined(POCKET_HAVE_AVX512)
+namespace simd {
+float avx512_dot(const float* a, const float* b, int64_t n);
+void avx512_axpy(float alpha, const float* x, float* y, int64_t n);
+void avx512_softmax(float* x, int64_t n);
+void avx512_dot_rows(const float* q, const float* k, int64_t k_stride, int64_t n_keys, int64_t hd, float* out);
+void avx512_weighted_rows(const float* p, const float* v, int64_t v_stride, int64_t n, int64_t hdv, float* out);
+}  // namespace simd
+#endif
+
+namespace {
+bool use_avx512() {
+#if defined(POCKET_HAVE_AVX512)
+  static const bool yes = active_target() == SimdTarget::kAvx512;
+  return yes;
+#else
+  return false;
+#endif
+}
+}  // namespace
+
+float dot_f32_fast(const float* a, const float* b, int64_t n) {
+#if defined(POCKET_HAVE_AVX512)
+  if (use_avx512()) return simd::avx512_dot(a, b, n);
+#endif
+  return dot_f32(a, b, n);
+}
+
+void axpy_f32(float alpha, const float* x, float* y, int64_t n) {
+#if defined(POCKET_HAVE_AVX512)
+  if (use_avx512()) return simd::avx512_axpy(alpha, x, y, n);
+#endif
+  for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+
+void dot_rows_f32(const float* q, const float* k, int64_t k_stride, int64_t n_keys, int64_t hd, float* scores) {
+#if defined(POCKET_HAVE_AVX512)
+  if (use_avx512()) return simd::avx512_dot_rows(q, k, k_stride, n_keys, hd, scores);
+#endif
+  for (int64_t j = 0; j < n_keys; ++j) scores[j] = dot_f32(q, k + j * k_stride, hd);
+}
+
+void weighted_rows_f32(const float* p, const float* v, int64_t v_stride, int64_t n, int64_t hdv, float* out) {
+#if defined(POCKET_HAVE_AVX512)
+  if (use_avx512()) return simd::avx512_weighted_rows(p, v, v_stride, n, hdv, out);
+#endif
+  for (int64_t i = 0; i < hdv; ++i) out[i] = 0.0f;
+  for (int64_t j = 0; j < n; ++j) {
+    if (p[j] == 0.0f) continue;
+    for (int64_t i = 0; i < hdv; ++i) out[i] += p[j] * v[j * v_stride + i];
+  }
+}
+
+void softmax_fast(float* x, int64_t n) {
+#if defined(POCKET_HAVE_AVX512)
+  if (use_avx512()) return simd::avx512_softmax(x, n);
+#endif
+  softmax(x, n);
+}
 
 void rmsnorm(const float* x, const float* weight, int64_t n, float eps, float* y) {
   double sum = 0.0;

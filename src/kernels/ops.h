@@ -46,6 +46,17 @@ float gelu(float x);
 void swiglu(const float* gate, const float* up, int64_t n, float* out);
 void geglu(const float* gate, const float* up, int64_t n, float* out);
 
+// Fast-path attention helpers on the active SIMD target (AVX-512 when selected, else the scalar code): the
+// summation order differs from dot_f32 / softmax (16 lanes, f32 sum), and softmax_fast's exp is a polynomial
+// (~1 ulp), so results differ from the reference path by rounding only.
+float dot_f32_fast(const float* a, const float* b, int64_t n);
+void axpy_f32(float alpha, const float* x, float* y, int64_t n);  // y[n] += alpha * x[n]
+void softmax_fast(float* x, int64_t n);
+// scores[j] = dot(q[hd], k + j * k_stride) for j < n_keys (attention scores of one query head).
+void dot_rows_f32(const float* q, const float* k, int64_t k_stride, int64_t n_keys, int64_t hd, float* scores);
+// out[hdv] = sum_j p[j] * v[j * v_stride ..] over j < n (p[j] == 0 skipped), overwriting out.
+void weighted_rows_f32(const float* p, const float* v, int64_t v_stride, int64_t n, int64_t hdv, float* out);
+
 // Rounds x[n] through f16 in place (what ggml does when an f32 operand meets an f16 one).
 void round_to_f16(float* x, int64_t n);
 

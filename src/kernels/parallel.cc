@@ -1,13 +1,13 @@
 #include "kernels/parallel.h"
 
 #include <algorithm>
-#include <thread>
-#include <vector>
+
+#include "base/thread_pool.h"
 
 namespace pocket::kernels {
 
 namespace {
-constexpr int64_t kMinWorkPerThread = 1 << 18;  // ~262K multiply-adds: below this a thread costs more than it saves
+constexpr int64_t kMinWorkPerThread = 1 << 14;  // ~16K multiply-adds: a pool wake-up costs ~1-2 us
 }
 
 void parallel_for(int64_t n, int n_threads, int64_t work, const std::function<void(int64_t, int64_t)>& fn) {
@@ -18,17 +18,7 @@ void parallel_for(int64_t n, int n_threads, int64_t work, const std::function<vo
     fn(0, n);
     return;
   }
-  std::vector<std::thread> pool;
-  pool.reserve(threads - 1);
-  const int64_t chunk = (n + threads - 1) / threads;
-  for (int64_t t = 1; t < threads; ++t) {
-    const int64_t begin = t * chunk;
-    const int64_t end = std::min(n, begin + chunk);
-    if (begin >= end) break;
-    pool.emplace_back([&fn, begin, end] { fn(begin, end); });
-  }
-  fn(0, std::min(n, chunk));
-  for (auto& th : pool) th.join();
+  ThreadPool::shared(n_threads).parallel_for(n, static_cast<int>(threads), fn);
 }
 
 }  // namespace pocket::kernels

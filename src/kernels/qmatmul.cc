@@ -5,6 +5,7 @@
 
 #include "base/check.h"
 #include "base/thread_pool.h"
+#include "kernels/simd/packed_kernels.h"
 #include "kernels/vec_dot.h"
 
 namespace pocket::kernels {
@@ -14,6 +15,51 @@ namespace {
 // weight rows stream past them; every weight row is read ceil(n_tokens / kTokTile) times.
 constexpr int64_t kTokTile = 128;
 constexpr int64_t kRowTile = int64_t{1} << 40;  // one call per thread chunk: the VNNI kernel packs the token tile once
+
+// The packed path (kernels/packed.h): activations quantized with their aux rows (tokens split over the threads
+// for a prompt), then the 16-row strips split over the threads.
+void qmatmul_packed(const WeightView& w, const float* x, int64_t n_tokens, float* y, int n_threads) {
+#if defined(POCKET_HAVE_AVX512)
+  const PackedWeight& p = *w.packed;
+  const DType type = p.type;
+  const int64_t cols = w.cols;
+  const int64_t q_stride = row_bytes(*vec_dot_dtype(type), cols);
+  const int64_t aux_stride = simd::packed_aux_stride(type, cols);
+  thread_local std::vector<uint8_t> qbuf;
+  thread_local std::vector<float> abuf;
+  if (qbuf.size() < static_cast<size_t>(q_stride * n_tokens)) qbuf.resize(static_cast<size_t>(q_stride * n_tokens));
+  if (abuf.size() < static_cast<size_t>(aux_stride * n_tokens)) {
+    abuf.resize(static_cast<size_t>(aux_stride * n_tokens));
+  }
+  uint8_t* q = qbuf.data();
+  float* aux = abuf.data();
+  auto quant = [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      simd::avx512_quantize_packed_act(type, x + t * cols, cols, q + t * q_stride, aux + t * aux_stride);
+    }
+  };
+  if (n_threads > 1 && n_tokens >= 16) {
+    ThreadPool::shared(n_threads).parallel_for(n_tokens, quant);
+  } else {
+    quant(0, n_tokens);
+  }
+  simd::PackedActs a;
+  a.q = q;
+  a.q_stride = q_stride;
+  a.aux = aux;
+  a.aux_stride = aux_stride;
+  a.n_d = simd::packed_aux_n_d(type, cols);
+  auto run = [&](int64_t s0, int64_t s1) { simd::avx512_packed_gemm(p, s0, s1, a, n_tokens, y, w.rows); };
+  if (n_threads <= 1 || p.n_strips == 1) {
+    run(0, p.n_strips);
+  } else {
+    ThreadPool::shared(n_threads).parallel_for(p.n_strips, run);
+  }
+#else
+  (void)w, (void)x, (void)n_tokens, (void)y, (void)n_threads;
+  POCKET_CHECK(false);
+#endif
+}
 
 }  // namespace
 
@@ -61,6 +107,10 @@ void qmatmul_prequantized(const WeightView& w, const uint8_t* xq, int64_t n_toke
 
 void qmatmul(const WeightView& w, const float* x, int64_t n_tokens, float* y, int n_threads, SimdTarget target) {
   POCKET_CHECK(qmatmul_supported(w));
+  if (w.packed != nullptr && target == SimdTarget::kAvx512 && w.packed->rows == w.rows && w.packed->cols == w.cols) {
+    qmatmul_packed(w, x, n_tokens, y, n_threads);
+    return;
+  }
   const KernelChoice k = kernel_for(w.dtype->id, target);
   if (w.dtype->id == DType::kF32) {  // activations stay f32: no copy
     qmatmul_prequantized(w, reinterpret_cast<const uint8_t*>(x), n_tokens, y, n_threads, k.gemm);

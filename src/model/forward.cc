@@ -223,10 +223,13 @@ void Model::attend(int il, const std::vector<float>& q, std::span<const SeqRows>
   }
   const bool q_prescaled = arch_->q_scale_before_softcap;
   const int64_t group = hp.n_head / hp.n_head_kv;  // query heads per KV head (GQA)
+  const bool fast = opt.path == kernels::MatmulPath::kFast;  // SIMD dot / softmax / axpy (kernels/ops.h)
   kernels::parallel_for(n * hp.n_head, opt.n_threads, total_work, [&](int64_t begin, int64_t end) {
     std::vector<float> qh(hd), scores(max_keys);
     for (int64_t th = begin; th < end; ++th) {
-      const int64_t t = th / hp.n_head, h = th % hp.n_head, kvh = h / group;
+      // Head-major order: consecutive items share one head's K/V rows (n_keys x hd floats), which then stay in
+      // L2 instead of streaming every head's cache from L3 for every row.
+      const int64_t h = th / n, t = th % n, kvh = h / group;
       const SeqRows& s = seqs[seq_of_row[t]];
       const float* seq_keys = keys[seq_of_row[t]];
       const float* seq_values = values[seq_of_row[t]];
@@ -238,18 +241,27 @@ void Model::attend(int il, const std::vector<float>& q, std::span<const SeqRows>
       }
       if (f16_cache) kernels::round_to_f16(qh.data(), hd);  // ggml converts Q to f16 to meet an f16 K
       const float scale = q_prescaled ? 1.0f : hp.attn_scale;
+      if (fast) kernels::dot_rows_f32(qh.data(), &seq_keys[kvh * hd], k_dim, pos + 1, hd, scores.data());
       for (int64_t j = 0; j <= pos; ++j) {
         if (L.is_swa && pos - j >= hp.n_swa) {
           scores[j] = -std::numeric_limits<float>::infinity();
           continue;
         }
-        float sc = kernels::dot_f32(qh.data(), &seq_keys[j * k_dim + kvh * hd], hd);
+        float sc = fast ? scores[j] : kernels::dot_f32(qh.data(), &seq_keys[j * k_dim + kvh * hd], hd);
         if (hp.attn_softcap > 0) sc = std::tanh(sc / hp.attn_softcap) * hp.attn_softcap;
         scores[j] = sc * scale;
       }
-      kernels::softmax(scores.data(), pos + 1);
+      if (fast) {
+        kernels::softmax_fast(scores.data(), pos + 1);
+      } else {
+        kernels::softmax(scores.data(), pos + 1);
+      }
       if (f16_cache) kernels::round_to_f16(scores.data(), pos + 1);  // ... and the probabilities to meet V
       float* o = &att[t * hp.n_head * hdv + h * hdv];
+      if (fast) {
+        kernels::weighted_rows_f32(scores.data(), &seq_values[kvh * hdv], v_dim, pos + 1, hdv, o);
+        continue;
+      }
       std::fill(o, o + hdv, 0.0f);
       for (int64_t j = 0; j <= pos; ++j) {
         const float p = scores[j];

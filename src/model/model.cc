@@ -4,6 +4,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "base/thread_pool.h"
+#include "kernels/packed.h"
+
 namespace pocket {
 namespace {
 
@@ -24,6 +27,8 @@ class Binder {
     w.data = file_.tensor_bytes(*t).data();
     w.cols = cols;
     w.rows = rows;
+    // Repacked for the SIMD target's kernels (kernels/packed.h); the embedding table only when it is the output.
+    if (name != "token_embd.weight") w.packed = kernels::pack_weight(w, physical_core_count());
     return w;
   }
 
@@ -88,6 +93,7 @@ Result<std::shared_ptr<const Model>> Model::load(GgufFile file) {
 }
 
 Status Model::bind_weights() {
+  kernels::keep_freed_activation_memory();  // activation temporaries are reused from the heap, not re-faulted
   const Hparams& hp = hparams_;
   const GgufTensorInfo* embd = file_.find_tensor("token_embd.weight");
   if (embd == nullptr) return bad_input("{}: tensor 'token_embd.weight' is missing", file_.name());
@@ -110,6 +116,7 @@ Status Model::bind_weights() {
   if (weights_.output.empty()) {
     weights_.output = weights_.token_embd;
     weights_.tied_output = true;
+    weights_.output.packed = kernels::pack_weight(weights_.output, physical_core_count());
   }
   weights_.layers.resize(static_cast<size_t>(hp.n_layer));
   for (int il = 0; il < hp.n_layer; ++il) POCKET_RETURN_IF_ERROR(bind_layer(il, weights_.layers[il]));

@@ -1,0 +1,265 @@
+// AVX-512 VNNI kernels on packed 16-row strips (layouts in kernels/packed.h), compiled with the avx512 flags.
+//
+// Micro-kernel: 16 rows (the lanes of one zmm) x T tokens. For each 4-value group g of a block, one 64-byte
+// weight vector (u8) meets T broadcast 4-byte activation groups (s8) in T vpdpbusd; integer block sums are exact
+// (|sum| <= 32 * 255 * 127 for 32-blocks), then scaled in f32 per block: acc += f32(isum) * (d_w * d_a).
+// The offset of unsigned weights (u = w + off) is removed by starting each block's integer sum at -off * sum(a).
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/simd/packed_kernels.h"
+#include "tensor/blocks.h"
+#include "tensor/half.h"
+
+namespace pocket::kernels::simd {
+namespace {
+
+inline __m512i bcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+// ---- 32-element block types (Q8_0, Q4_0) --------------------------------------------------------------------
+
+template <DType kType, int T>
+void micro32(const uint8_t* strip, int64_t block_bytes, int64_t nb, const PackedActs& a, int64_t t0, float* y,
+             int64_t ldy, __mmask16 mask) {
+  __m512 facc[T];
+  const block_q8_0* aq[T];
+  const float* ad[T];
+  const int32_t* ac[T];
+  for (int t = 0; t < T; ++t) {
+    facc[t] = _mm512_setzero_ps();
+    aq[t] = reinterpret_cast<const block_q8_0*>(a.q + (t0 + t) * a.q_stride);
+    ad[t] = a.aux + (t0 + t) * a.aux_stride;
+    ac[t] = reinterpret_cast<const int32_t*>(ad[t] + a.n_d);
+  }
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = strip + b * block_bytes;
+    __m512i isum[T];
+    for (int t = 0; t < T; ++t) isum[t] = _mm512_set1_epi32(ac[t][b]);
+    if constexpr (kType == DType::kQ8_0) {
+      for (int g = 0; g < 8; ++g) {
+        const __m512i w = _mm512_loadu_si512(blk + 32 + 64 * g);
+        for (int t = 0; t < T; ++t) isum[t] = _mm512_dpbusd_epi32(isum[t], w, bcast4(aq[t][b].qs + 4 * g));
+      }
+    } else {
+      for (int j = 0; j < 4; ++j) {
+        const __m512i x = _mm512_loadu_si512(blk + 32 + 64 * j);
+        const __m512i lo = _mm512_and_si512(x, m4);
+        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(x, 4), m4);
+        for (int t = 0; t < T; ++t) {
+          isum[t] = _mm512_dpbusd_epi32(isum[t], lo, bcast4(aq[t][b].qs + 4 * j));
+          isum[t] = _mm512_dpbusd_epi32(isum[t], hi, bcast4(aq[t][b].qs + 16 + 4 * j));
+        }
+      }
+    }
+    const __m512 wd = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
+    for (int t = 0; t < T; ++t) {
+      facc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(wd, _mm512_set1_ps(ad[t][b])), facc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, mask, facc[t]);
+}
+
+// ---- Q4_K ----------------------------------------------------------------------------------------------------
+
+constexpr int64_t kQ4KScales = 64, kQ4KMins = 64 + 128, kQ4KQs = 64 + 128 + 256;
+
+template <int T>
+void micro_q4k(const uint8_t* strip, int64_t block_bytes, int64_t nsb, const PackedActs& a, int64_t t0, float* y,
+               int64_t ldy, __mmask16 mask) {
+  __m512 facc[T];
+  const block_q8_K* aq[T];
+  const float* ad[T];
+  const int32_t* ac[T];
+  for (int t = 0; t < T; ++t) {
+    facc[t] = _mm512_setzero_ps();
+    aq[t] = reinterpret_cast<const block_q8_K*>(a.q + (t0 + t) * a.q_stride);
+    ad[t] = a.aux + (t0 + t) * a.aux_stride;
+    ac[t] = reinterpret_cast<const int32_t*>(ad[t] + a.n_d);
+  }
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    const uint8_t* blk = strip + sb * block_bytes;
+    __m512i iacc[T];
+    for (int t = 0; t < T; ++t) iacc[t] = _mm512_setzero_si512();
+    for (int j = 0; j < 8; ++j) {
+      __m512i isum[T];
+      for (int t = 0; t < T; ++t) isum[t] = _mm512_setzero_si512();
+      const uint8_t* q = blk + kQ4KQs + 256 * j;
+      for (int jj = 0; jj < 4; ++jj) {
+        const __m512i x = _mm512_loadu_si512(q + 64 * jj);
+        const __m512i lo = _mm512_and_si512(x, m4);
+        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(x, 4), m4);
+        for (int t = 0; t < T; ++t) {
+          const int8_t* aj = aq[t][sb].qs + 32 * j + 4 * jj;
+          isum[t] = _mm512_dpbusd_epi32(isum[t], lo, bcast4(aj));
+          isum[t] = _mm512_dpbusd_epi32(isum[t], hi, bcast4(aj + 16));
+        }
+      }
+      const __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4KScales + 16 * j)));
+      for (int t = 0; t < T; ++t) iacc[t] = _mm512_add_epi32(iacc[t], _mm512_mullo_epi32(isum[t], sc));
+    }
+    __m512i mint[T];
+    for (int t = 0; t < T; ++t) mint[t] = _mm512_setzero_si512();
+    for (int i = 0; i < 4; ++i) {
+      const __m512i m = _mm512_loadu_si512(blk + kQ4KMins + 64 * i);
+      for (int t = 0; t < T; ++t) mint[t] = _mm512_dpwssd_epi32(mint[t], m, _mm512_set1_epi32(ac[t][4 * sb + i]));
+    }
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
+    const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 32)));
+    for (int t = 0; t < T; ++t) {
+      const __m512 at = _mm512_set1_ps(ad[t][sb]);
+      facc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(iacc[t]), _mm512_mul_ps(d, at), facc[t]);
+      facc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mint[t]), _mm512_mul_ps(dmin, at), facc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, mask, facc[t]);
+}
+
+using MicroFn = void (*)(const uint8_t*, int64_t, int64_t, const PackedActs&, int64_t, float*, int64_t, __mmask16);
+
+template <DType kType, int T>
+constexpr MicroFn micro_for() {
+  if constexpr (kType == DType::kQ4_K) {
+    return micro_q4k<T>;
+  } else {
+    return micro32<kType, T>;
+  }
+}
+
+template <DType kType, int kMaxT>
+void gemm_strips(const PackedWeight& w, int64_t s0, int64_t s1, const PackedActs& a, int64_t n_tok, float* y,
+                 int64_t ldy) {
+  static constexpr MicroFn kFns[8] = {micro_for<kType, 1>(), micro_for<kType, 2>(), micro_for<kType, 3>(),
+                                      micro_for<kType, 4>(), micro_for<kType, 5>(), micro_for<kType, 6>(),
+                                      micro_for<kType, 7>(), micro_for<kType, 8>()};
+  const int64_t nb = w.strip_bytes / w.block_bytes;
+  // Token chunks whose activations stay in L2 (~512 KiB) while the strips stream past them.
+  const int64_t row_bytes = a.q_stride + 4 * a.aux_stride;
+  int64_t chunk = (int64_t{512} << 10) / row_bytes;
+  chunk = chunk < kMaxT ? kMaxT : chunk / kMaxT * kMaxT;
+  for (int64_t c0 = 0; c0 < n_tok; c0 += chunk) {
+    const int64_t c1 = c0 + chunk < n_tok ? c0 + chunk : n_tok;
+    for (int64_t s = s0; s < s1; ++s) {
+      const int64_t r0 = s * kPackRows;
+      const int64_t valid = w.rows - r0 < kPackRows ? w.rows - r0 : kPackRows;
+      const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1u);
+      for (int64_t t0 = c0; t0 < c1; t0 += kMaxT) {
+        const int64_t nt = c1 - t0 < kMaxT ? c1 - t0 : kMaxT;
+        kFns[nt - 1](w.strip(s), w.block_bytes, nb, a, t0, y + t0 * ldy + r0, ldy, mask);
+      }
+    }
+  }
+}
+
+// ---- activation quantizers -------------------------------------------------------------------------------------
+
+// roundf (half away from zero) of v, then (int8_t) with x86 cvttss2si semantics (NaN / out of range -> 0).
+inline __m128i round_away_to_i8(__m512 v) {
+  const __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  const __m512 frac = _mm512_sub_ps(v, t);
+  const __mmask16 up = _mm512_cmp_ps_mask(_mm512_abs_ps(frac), _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+  const __m512 one = _mm512_or_ps(_mm512_set1_ps(1.0f), _mm512_and_ps(v, _mm512_set1_ps(-0.0f)));
+  const __m512 r = _mm512_mask_add_ps(t, up, t, one);
+  return _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(r));
+}
+
+// One Q8_0 block (ggml's quantize_row_q8_0_ref) and its sum of quants.
+inline int quantize_q8_0_block(const float* x, block_q8_0* out) {
+  const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
+  const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
+  const float d = amax / 127.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  out->d = float_to_half(d);
+  const __m512 vid = _mm512_set1_ps(id);
+  const __m128i q0 = round_away_to_i8(_mm512_mul_ps(x0, vid));
+  const __m128i q1 = round_away_to_i8(_mm512_mul_ps(x1, vid));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out->qs), q0);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out->qs + 16), q1);
+  const __m256i q = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(out->qs)),
+                                     _mm256_set1_epi8(static_cast<char>(0x80)));
+  const __m256i s = _mm256_sad_epu8(q, _mm256_setzero_si256());
+  const int64_t total = _mm256_extract_epi64(s, 0) + _mm256_extract_epi64(s, 1) + _mm256_extract_epi64(s, 2) +
+                        _mm256_extract_epi64(s, 3);
+  return static_cast<int>(total) - 128 * 32;
+}
+
+// One Q8_K super-block (quant_row_q8_K: iscale = -127 / (signed value of largest magnitude, first on ties),
+// round half to even, clamp at 127, bsums per 16). Writes the 8 sums of 32 into bsum32.
+inline void quantize_q8_K_block(const float* x, block_q8_K* out, int bsum32[8]) {
+  __m512 vmax = _mm512_setzero_ps();
+  for (int i = 0; i < 16; ++i) vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_loadu_ps(x + 16 * i)));
+  const float amax = _mm512_reduce_max_ps(vmax);
+  if (!(amax > 0.0f)) {
+    out->d = 0;
+    std::memset(out->qs, 0, sizeof(out->qs));
+    std::memset(out->bsums, 0, sizeof(out->bsums));
+    for (int j = 0; j < 8; ++j) bsum32[j] = 0;
+    return;
+  }
+  float max = amax;
+  const __m512 va = _mm512_set1_ps(amax);
+  for (int i = 0; i < 16; ++i) {
+    const __mmask16 m = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(x + 16 * i)), va, _CMP_EQ_OQ);
+    if (m != 0) {
+      max = x[16 * i + __builtin_ctz(m)];
+      break;
+    }
+  }
+  const float iscale = -127.f / max;
+  const __m512 vs = _mm512_set1_ps(iscale);
+  for (int i = 0; i < 16; ++i) {
+    __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(vs, _mm512_loadu_ps(x + 16 * i)));  // nearest, ties to even
+    v = _mm512_min_epi32(v, _mm512_set1_epi32(127));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out->qs + 16 * i), _mm512_cvtepi32_epi8(v));
+    out->bsums[i] = static_cast<int16_t>(_mm512_reduce_add_epi32(v));
+  }
+  for (int j = 0; j < 8; ++j) bsum32[j] = out->bsums[2 * j] + out->bsums[2 * j + 1];
+  out->d = 1 / iscale;
+}
+
+}  // namespace
+
+void avx512_quantize_packed_act(DType t, const float* x, int64_t cols, uint8_t* q, float* aux) {
+  if (t == DType::kQ4_K) {
+    const int64_t nsb = cols / kQK_K;
+    auto* blocks = reinterpret_cast<block_q8_K*>(q);
+    auto* c = reinterpret_cast<int32_t*>(aux + nsb);
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      int b32[8];
+      quantize_q8_K_block(x + sb * kQK_K, blocks + sb, b32);
+      aux[sb] = blocks[sb].d;
+      for (int i = 0; i < 4; ++i) {
+        c[4 * sb + i] = static_cast<int32_t>((static_cast<uint32_t>(b32[2 * i]) & 0xFFFFu) |
+                                             (static_cast<uint32_t>(b32[2 * i + 1]) << 16));
+      }
+    }
+    return;
+  }
+  const int64_t nb = cols / kQK8_0;
+  const int off = t == DType::kQ8_0 ? 128 : 8;
+  auto* blocks = reinterpret_cast<block_q8_0*>(q);
+  auto* c = reinterpret_cast<int32_t*>(aux + nb);
+  for (int64_t b = 0; b < nb; ++b) {
+    const int sum = quantize_q8_0_block(x + b * kQK8_0, blocks + b);
+    aux[b] = half_to_float(blocks[b].d);
+    c[b] = -off * sum;
+  }
+}
+
+void avx512_packed_gemm(const PackedWeight& w, int64_t s0, int64_t s1, const PackedActs& a, int64_t n_tok, float* y,
+                        int64_t ldy) {
+  switch (w.type) {
+    case DType::kQ8_0: gemm_strips<DType::kQ8_0, 8>(w, s0, s1, a, n_tok, y, ldy); break;
+    case DType::kQ4_0: gemm_strips<DType::kQ4_0, 8>(w, s0, s1, a, n_tok, y, ldy); break;
+    case DType::kQ4_K: gemm_strips<DType::kQ4_K, 6>(w, s0, s1, a, n_tok, y, ldy); break;
+    default: break;
+  }
+}
+
+}  // namespace pocket::kernels::simd
