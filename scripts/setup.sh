@@ -9,6 +9,7 @@ packages=(
   libcpp-httplib-dev libedit-dev
   clang libclang-rt-14-dev   # libFuzzer and sanitizer runtimes for the fuzz target
   tmux                       # drives `pocket chat` in the integration test
+  g++-aarch64-linux-gnu qemu-user   # scripts/cross-aarch64.sh: NEON kernels built for arm64, tested under qemu
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs pocket's whole test suite: the release build, the same suite under
-# AddressSanitizer + UndefinedBehaviorSanitizer, and the libFuzzer targets for a fixed time each.
+# Sets up, builds and runs pocket's whole test suite: the release build, the aarch64 kernels under qemu-user, the
+# same suite under AddressSanitizer + UndefinedBehaviorSanitizer, and the libFuzzer targets for a fixed time each.
 #   scripts/test.sh            everything (what CI runs)
 #   POCKET_FUZZ_SECONDS=N      seconds per fuzz target (default 60)
 set -euo pipefail
@@ -11,6 +11,9 @@ bash "$root/scripts/setup.sh"
 echo "== release build and tests"
 bash "$root/scripts/build.sh" release
 (cd "$root/build" && ctest --output-on-failure -j "$(nproc)")
+
+echo "== aarch64: NEON kernels cross-built and tested under qemu-user"
+bash "$root/scripts/cross-aarch64.sh"
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
 bash "$root/scripts/build.sh" asan

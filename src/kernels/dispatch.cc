@@ -3,6 +3,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#if defined(__aarch64__)
+#include <sys/auxv.h>
+#endif
+
 namespace pocket::kernels {
 namespace {
 
@@ -19,6 +23,10 @@ bool compiled(SimdTarget t) {
 #if defined(POCKET_HAVE_AVX512)
     case SimdTarget::kAvx512: return true;
 #endif
+#if defined(POCKET_HAVE_NEON)
+    case SimdTarget::kNeon: return true;
+    case SimdTarget::kNeonDotprod: return true;
+#endif
     default: return false;
   }
 }
@@ -30,7 +38,8 @@ struct Selection {
 
 Selection select() {
   Selection s;
-  for (SimdTarget t : {SimdTarget::kAvx512, SimdTarget::kAvx2, SimdTarget::kScalar}) {
+  for (SimdTarget t : {SimdTarget::kNeonDotprod, SimdTarget::kNeon, SimdTarget::kAvx512, SimdTarget::kAvx2,
+                        SimdTarget::kScalar}) {
     if (compiled(t) && cpu_supports(t)) {
       s.target = t;
       break;
@@ -39,7 +48,8 @@ Selection select() {
   const char* env = std::getenv("POCKET_SIMD");
   if (env != nullptr && *env != '\0') {
     bool found = false;
-    for (SimdTarget t : {SimdTarget::kScalar, SimdTarget::kAvx2, SimdTarget::kAvx512}) {
+    for (SimdTarget t : {SimdTarget::kScalar, SimdTarget::kAvx2, SimdTarget::kAvx512, SimdTarget::kNeon,
+                          SimdTarget::kNeonDotprod}) {
       if (std::strcmp(env, target_name(t)) != 0) continue;
       found = true;
       if (compiled(t) && cpu_supports(t)) {
@@ -51,7 +61,8 @@ Selection select() {
       }
     }
     if (!found) {
-      s.env_error = std::string("POCKET_SIMD=") + env + ": unknown target (expected scalar, avx2 or avx512); using " +
+      s.env_error = std::string("POCKET_SIMD=") + env +
+                    ": unknown target (expected scalar, avx2, avx512, neon or neon_dotprod); using " +
                     target_name(s.target);
     }
   }
@@ -70,13 +81,16 @@ const char* target_name(SimdTarget t) {
     case SimdTarget::kScalar: return "scalar";
     case SimdTarget::kAvx2: return "avx2";
     case SimdTarget::kAvx512: return "avx512";
+    case SimdTarget::kNeon: return "neon";
+    case SimdTarget::kNeonDotprod: return "neon_dotprod";
   }
   return "?";
 }
 
 std::vector<SimdTarget> compiled_targets() {
   std::vector<SimdTarget> out;
-  for (SimdTarget t : {SimdTarget::kScalar, SimdTarget::kAvx2, SimdTarget::kAvx512}) {
+  for (SimdTarget t : {SimdTarget::kScalar, SimdTarget::kAvx2, SimdTarget::kAvx512, SimdTarget::kNeon,
+                        SimdTarget::kNeonDotprod}) {
     if (compiled(t)) out.push_back(t);
   }
   return out;
@@ -93,8 +107,18 @@ bool cpu_supports(SimdTarget t) {
       return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") &&
              __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    default: return false;  // the aarch64 targets
   }
-  return false;
+#elif defined(__aarch64__)
+  // Advanced SIMD is architectural on aarch64 Linux; sdot is HWCAP_ASIMDDP (bit 20, spelled out for old headers).
+  constexpr unsigned long kHwcapAsimd = 1ul << 1, kHwcapAsimdDp = 1ul << 20;
+  const unsigned long hwcap = getauxval(AT_HWCAP);
+  switch (t) {
+    case SimdTarget::kScalar: return true;
+    case SimdTarget::kNeon: return (hwcap & kHwcapAsimd) != 0;
+    case SimdTarget::kNeonDotprod: return (hwcap & kHwcapAsimd) != 0 && (hwcap & kHwcapAsimdDp) != 0;
+    default: return false;
+  }
 #else
   return t == SimdTarget::kScalar;
 #endif
@@ -111,6 +135,10 @@ KernelChoice kernel_for(DType weight, SimdTarget t) {
 #endif
 #if defined(POCKET_HAVE_AVX2)
     case SimdTarget::kAvx2: c.gemm = simd::avx2_kernel(weight); break;
+#endif
+#if defined(POCKET_HAVE_NEON)
+    case SimdTarget::kNeon: c.gemm = simd::neon_kernel(weight); break;
+    case SimdTarget::kNeonDotprod: c.gemm = simd::neon_dotprod_kernel(weight); break;
 #endif
     default: break;
   }

@@ -4,6 +4,9 @@
 // F16C) > scalar. POCKET_SIMD=scalar|avx2|avx512 forces one (an unsupported or unknown value is reported by
 // simd_env_error() and ignored). A type the chosen target has no kernel for is served by the scalar reference and
 // reported as "scalar", never silently.
+//
+// On aarch64 (getauxval(AT_HWCAP)): neon_dotprod (Advanced SIMD + HWCAP_ASIMDDP, sdot) > neon (plain Advanced
+// SIMD, every aarch64 CPU) > scalar; POCKET_SIMD=scalar|neon|neon_dotprod.
 #pragma once
 
 #include <string>
@@ -14,7 +17,7 @@
 
 namespace pocket::kernels {
 
-enum class SimdTarget { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
+enum class SimdTarget { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kNeon = 3, kNeonDotprod = 4 };
 
 const char* target_name(SimdTarget t);
 // Targets compiled into this binary, scalar first.

@@ -23,5 +23,9 @@ GemmFn avx2_kernel(DType weight);
 #if defined(POCKET_HAVE_AVX512)
 GemmFn avx512_kernel(DType weight);
 #endif
+#if defined(POCKET_HAVE_NEON)
+GemmFn neon_kernel(DType weight);          // simd/neon.cc: plain Advanced SIMD
+GemmFn neon_dotprod_kernel(DType weight);  // simd/neon_dotprod.cc: + sdot (ARMv8.2 dot product)
+#endif
 
 }  // namespace pocket::kernels::simd
