@@ -70,6 +70,15 @@ Status check_batch(std::span<const SequenceBatch> seqs, int64_t n_vocab) {
 
 }  // namespace
 
+// Activation buffers of one forward call, sized on first use and reused by every layer (same sizes each layer).
+struct Model::Scratch {
+  std::vector<float> q, k, v;   // [n, n_head·hd], [n, n_kv·hd], [n, n_kv·hdv]
+  std::vector<float> qkv;       // fused projections [n, q | k | v]
+  std::vector<float> att;       // [n, n_head·hdv]
+  std::vector<float> gate, up;  // [n, n_ff] each
+  std::vector<float> gate_up;   // fused [n, 2·n_ff]
+};
+
 Status Model::forward_batch(std::span<const SequenceBatch> batch, const ForwardOptions& opt,
                             std::vector<float>& logits) const {
   const Hparams& hp = hparams_;
@@ -90,6 +99,7 @@ Status Model::forward_batch(std::span<const SequenceBatch> batch, const ForwardO
 
   // x: the residual stream [n, n_embd]; xb: normed input of a block; block_out: a block's output.
   std::vector<float> x(n * d), xb(n * d), block_out(n * d);
+  Scratch scratch;
   const float embd_scale = arch_->scale_embeddings ? std::sqrt(static_cast<float>(d)) : 1.0f;
   for (int64_t t = 0; t < n; ++t) {
     kernels::dequant_row(w.token_embd, tokens[t], &x[t * d]);
@@ -104,7 +114,7 @@ Status Model::forward_batch(std::span<const SequenceBatch> batch, const ForwardO
     // Attention block: x += [post_norm](attention(rmsnorm(x)))
     rmsnorm_rows(x.data(), L.attn_norm, n, d, hp.norm_eps, xb.data());
     emit(opt, "attn_norm", il, xb, n);
-    attention(il, xb.data(), seqs, n, opt, block_out.data());
+    attention(il, xb.data(), seqs, n, opt, scratch, block_out.data());
     if (arch_->post_norms) {
       rmsnorm_rows(block_out.data(), L.post_attn_norm, n, d, hp.norm_eps, block_out.data());
       emit(opt, "attn_post_norm", il, block_out, n);
@@ -115,7 +125,7 @@ Status Model::forward_batch(std::span<const SequenceBatch> batch, const ForwardO
     // Feed-forward block: x += [post_norm](ffn(rmsnorm(x)))
     rmsnorm_rows(x.data(), L.ffn_norm, n, d, hp.norm_eps, xb.data());
     emit(opt, "ffn_norm", il, xb, n);
-    feed_forward(il, xb.data(), n, opt, block_out.data());
+    feed_forward(il, xb.data(), n, opt, scratch, block_out.data());
     emit(opt, "ffn_out", il, block_out, n);
     if (arch_->post_norms) {
       rmsnorm_rows(block_out.data(), L.post_ffn_norm, n, d, hp.norm_eps, block_out.data());
@@ -141,8 +151,10 @@ Status Model::forward_batch(std::span<const SequenceBatch> batch, const ForwardO
 }
 
 // q [n, n_head·hd_k], k [n, n_kv·hd_k], v [n, n_kv·hd_v] = projections of x (fused or separate, plus biases).
-void Model::project_qkv(int il, const float* x, int64_t n, const ForwardOptions& opt, std::vector<float>& q,
-                        std::vector<float>& k, std::vector<float>& v) const {
+void Model::project_qkv(int il, const float* x, int64_t n, const ForwardOptions& opt, Scratch& scratch) const {
+  std::vector<float>& q = scratch.q;
+  std::vector<float>& k = scratch.k;
+  std::vector<float>& v = scratch.v;
   const LayerWeights& L = weights_.layers[il];
   const int64_t q_dim = static_cast<int64_t>(q.size()) / n, k_dim = static_cast<int64_t>(k.size()) / n;
   const int64_t v_dim = static_cast<int64_t>(v.size()) / n;
@@ -155,7 +167,8 @@ void Model::project_qkv(int il, const float* x, int64_t n, const ForwardOptions&
     add_bias(v.data(), L.bv, n);
     return;
   }
-  std::vector<float> qkv(n * (q_dim + k_dim + v_dim));  // [n, q | k | v]
+  std::vector<float>& qkv = scratch.qkv;  // [n, q | k | v]
+  qkv.resize(n * (q_dim + k_dim + v_dim));
   matmul(L.wqkv, x, n, qkv.data(), opt.path, opt.n_threads);
   for (int64_t t = 0; t < n; ++t) {
     const float* row = &qkv[t * (q_dim + k_dim + v_dim)];
@@ -168,13 +181,18 @@ void Model::project_qkv(int il, const float* x, int64_t n, const ForwardOptions&
 // out[n, n_embd] = Wo · softmax(mask(Q·Kᵀ)) · V, each sequence over its own cache, after appending the batch's
 // K/V to the caches.
 void Model::attention(int il, const float* x, std::span<const SeqRows> seqs, int64_t n, const ForwardOptions& opt,
-                      float* out) const {
+                      Scratch& scratch, float* out) const {
   const Hparams& hp = hparams_;
   const LayerWeights& L = weights_.layers[il];
   const int64_t hd = hp.head_dim_k, hdv = hp.head_dim_v;
   const int64_t q_dim = hp.n_head * hd, k_dim = hp.n_embd_k_gqa(), v_dim = hp.n_embd_v_gqa();
-  std::vector<float> q(n * q_dim), k(n * k_dim), v(n * v_dim);  // [n, n_head·hd], [n, n_kv·hd], [n, n_kv·hdv]
-  project_qkv(il, x, n, opt, q, k, v);
+  std::vector<float>& q = scratch.q;
+  std::vector<float>& k = scratch.k;
+  std::vector<float>& v = scratch.v;
+  q.resize(n * q_dim);
+  k.resize(n * k_dim);
+  v.resize(n * v_dim);
+  project_qkv(il, x, n, opt, scratch);
   if (!L.q_norm.empty()) {  // per-head RMS norms: rows of hd values
     rmsnorm_rows(q.data(), L.q_norm, n * hp.n_head, hd, hp.norm_eps, q.data());
     rmsnorm_rows(k.data(), L.k_norm, n * hp.n_head_kv, hd, hp.norm_eps, k.data());
@@ -192,7 +210,8 @@ void Model::attention(int il, const float* x, std::span<const SeqRows> seqs, int
   emit(opt, "Qcur", il, q, n);
   emit(opt, "Kcur", il, k, n);
   emit(opt, "Vcur", il, v, n);
-  std::vector<float> att(n * hp.n_head * hdv);  // [n, n_head·hdv]
+  std::vector<float>& att = scratch.att;  // [n, n_head·hdv]
+  att.resize(n * hp.n_head * hdv);
   attend(il, q, seqs, n, opt, att);
   emit(opt, "kqv_out", il, att, n);
   matmul(L.wo, att.data(), n, out, opt.path, opt.n_threads);
@@ -274,12 +293,17 @@ void Model::attend(int il, const std::vector<float>& q, std::span<const SeqRows>
 }
 
 // out[n, n_embd] = W_down · (act(W_gate · x) ⊙ (W_up · x)).
-void Model::feed_forward(int il, const float* x, int64_t n, const ForwardOptions& opt, float* out) const {
+void Model::feed_forward(int il, const float* x, int64_t n, const ForwardOptions& opt, Scratch& scratch,
+                         float* out) const {
   const LayerWeights& L = weights_.layers[il];
   const int64_t n_ff = hparams_.n_ff;
-  std::vector<float> gate(n * n_ff), up(n * n_ff);  // [n, n_ff] each
-  if (L.ffn_gate.empty()) {                         // fused [gate | up] rows (phi3)
-    std::vector<float> gate_up(n * 2 * n_ff);
+  std::vector<float>& gate = scratch.gate;  // [n, n_ff]
+  std::vector<float>& up = scratch.up;      // [n, n_ff]
+  gate.resize(n * n_ff);
+  up.resize(n * n_ff);
+  if (L.ffn_gate.empty()) {  // fused [gate | up] rows (phi3)
+    std::vector<float>& gate_up = scratch.gate_up;
+    gate_up.resize(n * 2 * n_ff);
     matmul(L.ffn_up, x, n, gate_up.data(), opt.path, opt.n_threads);
     for (int64_t t = 0; t < n; ++t) {
       const float* row = &gate_up[t * 2 * n_ff];

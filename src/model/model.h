@@ -100,19 +100,21 @@ class Model {
   Status bind_weights();
   Status bind_layer(int il, LayerWeights& layer);
 
-  // Forward-pass stages (forward.cc).
-  void project_qkv(int il, const float* x, int64_t n, const ForwardOptions& opt, std::vector<float>& q,
-                   std::vector<float>& k, std::vector<float>& v) const;
+  // Forward-pass stages (forward.cc). Scratch holds the per-layer activation buffers, allocated (and zeroed) once
+  // per forward call rather than once per layer.
+  struct Scratch;
+  void project_qkv(int il, const float* x, int64_t n, const ForwardOptions& opt, Scratch& scratch) const;
   // A sequence's rows in the batch: rows [row0, row0 + n) of the activations sit at positions pos0.. of *kv.
   struct SeqRows {
     int64_t row0, n, pos0;
     KvCache* kv;
   };
   void attention(int il, const float* x, std::span<const SeqRows> seqs, int64_t n, const ForwardOptions& opt,
-                 float* out) const;
+                 Scratch& scratch, float* out) const;
   void attend(int il, const std::vector<float>& q, std::span<const SeqRows> seqs, int64_t n,
               const ForwardOptions& opt, std::vector<float>& att) const;
-  void feed_forward(int il, const float* x, int64_t n, const ForwardOptions& opt, float* out) const;
+  void feed_forward(int il, const float* x, int64_t n, const ForwardOptions& opt, Scratch& scratch,
+                    float* out) const;
 
   GgufFile file_;
   const ArchSpec* arch_;
