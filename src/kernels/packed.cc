@@ -207,6 +207,38 @@ std::shared_ptr<const PackedWeight> pack_weight(const WeightView& w, int n_threa
   return p;
 }
 
+std::shared_ptr<const PackedWeight> stack_packed(std::span<const std::shared_ptr<const PackedWeight>> parts) {
+  if (parts.empty() || parts[0] == nullptr) return nullptr;
+  const PackedWeight& first = *parts[0];
+  int64_t rows = 0, n_strips = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const PackedWeight* p = parts[i].get();
+    if (p == nullptr || p->type != first.type || p->cols != first.cols || p->strip_bytes != first.strip_bytes) {
+      return nullptr;
+    }
+    if (i + 1 < parts.size() && p->rows % kPackRows != 0) return nullptr;
+    rows += p->rows;
+    n_strips += p->n_strips;
+  }
+  auto out = std::make_shared<PackedWeight>();
+  out->type = first.type;
+  out->rows = rows;
+  out->cols = first.cols;
+  out->n_strips = n_strips;
+  out->strip_bytes = first.strip_bytes;
+  out->block_bytes = first.block_bytes;
+  const size_t total = static_cast<size_t>((n_strips * out->strip_bytes + 63) / 64 * 64);
+  out->data = static_cast<uint8_t*>(std::aligned_alloc(64, total));
+  if (out->data == nullptr) return nullptr;
+  uint8_t* at = out->data;
+  for (const auto& p : parts) {
+    const size_t bytes = static_cast<size_t>(p->n_strips * p->strip_bytes);
+    std::memcpy(at, p->data, bytes);
+    at += bytes;
+  }
+  return out;
+}
+
 }  // namespace pocket::kernels
 
 namespace pocket::kernels::simd {

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "tensor/dtype.h"
 
@@ -42,6 +43,12 @@ bool packable(DType type);
 // Repacks w (any thread count); nullptr when the type or target does not use packed weights or w.cols is not a
 // whole number of blocks.
 std::shared_ptr<const PackedWeight> pack_weight(const WeightView& w, int n_threads = 1);
+
+// Stacks packed weights of one type and width into one, as if their rows were one matrix (part 0's rows first):
+// several projections of the same input (Q|K|V, gate|up) then cost one matmul, one activation quantization and one
+// thread-pool round instead of several. nullptr when a part is missing, the parts differ in type or width, or a
+// part other than the last has rows that are not a whole number of 16-row strips.
+std::shared_ptr<const PackedWeight> stack_packed(std::span<const std::shared_ptr<const PackedWeight>> parts);
 
 // Process-wide allocator policy for the forward pass (glibc: mallopt): large activation buffers stay in the heap
 // after being freed instead of being returned to the OS (mmap threshold 256 MiB, trim threshold 1 GiB), so that

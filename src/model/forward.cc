@@ -158,24 +158,28 @@ void Model::project_qkv(int il, const float* x, int64_t n, const ForwardOptions&
   const LayerWeights& L = weights_.layers[il];
   const int64_t q_dim = static_cast<int64_t>(q.size()) / n, k_dim = static_cast<int64_t>(k.size()) / n;
   const int64_t v_dim = static_cast<int64_t>(v.size()) / n;
-  if (L.wqkv.empty()) {
+  const bool fast = opt.path == kernels::MatmulPath::kFast;
+  const WeightView* fused = !L.wqkv.empty()                        ? &L.wqkv
+                            : fast && !L.qkv_stacked.empty()       ? &L.qkv_stacked
+                                                                   : nullptr;
+  if (fused == nullptr) {
     matmul(L.wq, x, n, q.data(), opt.path, opt.n_threads);
     matmul(L.wk, x, n, k.data(), opt.path, opt.n_threads);
     matmul(L.wv, x, n, v.data(), opt.path, opt.n_threads);
-    add_bias(q.data(), L.bq, n);
-    add_bias(k.data(), L.bk, n);
-    add_bias(v.data(), L.bv, n);
-    return;
+  } else {
+    std::vector<float>& qkv = scratch.qkv;  // [n, q | k | v]
+    qkv.resize(n * (q_dim + k_dim + v_dim));
+    matmul(*fused, x, n, qkv.data(), opt.path, opt.n_threads);
+    for (int64_t t = 0; t < n; ++t) {
+      const float* row = &qkv[t * (q_dim + k_dim + v_dim)];
+      std::copy(row, row + q_dim, &q[t * q_dim]);
+      std::copy(row + q_dim, row + q_dim + k_dim, &k[t * k_dim]);
+      std::copy(row + q_dim + k_dim, row + q_dim + k_dim + v_dim, &v[t * v_dim]);
+    }
   }
-  std::vector<float>& qkv = scratch.qkv;  // [n, q | k | v]
-  qkv.resize(n * (q_dim + k_dim + v_dim));
-  matmul(L.wqkv, x, n, qkv.data(), opt.path, opt.n_threads);
-  for (int64_t t = 0; t < n; ++t) {
-    const float* row = &qkv[t * (q_dim + k_dim + v_dim)];
-    std::copy(row, row + q_dim, &q[t * q_dim]);
-    std::copy(row + q_dim, row + q_dim + k_dim, &k[t * k_dim]);
-    std::copy(row + q_dim + k_dim, row + q_dim + k_dim + v_dim, &v[t * v_dim]);
-  }
+  add_bias(q.data(), L.bq, n);  // (absent for fused-qkv architectures)
+  add_bias(k.data(), L.bk, n);
+  add_bias(v.data(), L.bv, n);
 }
 
 // out[n, n_embd] = Wo · softmax(mask(Q·Kᵀ)) · V, each sequence over its own cache, after appending the batch's
@@ -301,10 +305,14 @@ void Model::feed_forward(int il, const float* x, int64_t n, const ForwardOptions
   std::vector<float>& up = scratch.up;      // [n, n_ff]
   gate.resize(n * n_ff);
   up.resize(n * n_ff);
-  if (L.ffn_gate.empty()) {  // fused [gate | up] rows (phi3)
+  // [gate | up] rows in one matrix: stored fused (phi3), or stacked at load for the fast path.
+  const WeightView* fused = L.ffn_gate.empty()                                                ? &L.ffn_up
+                            : opt.path == kernels::MatmulPath::kFast && !L.gate_up_stacked.empty() ? &L.gate_up_stacked
+                                                                                                   : nullptr;
+  if (fused != nullptr) {
     std::vector<float>& gate_up = scratch.gate_up;
     gate_up.resize(n * 2 * n_ff);
-    matmul(L.ffn_up, x, n, gate_up.data(), opt.path, opt.n_threads);
+    matmul(*fused, x, n, gate_up.data(), opt.path, opt.n_threads);
     for (int64_t t = 0; t < n; ++t) {
       const float* row = &gate_up[t * 2 * n_ff];
       std::copy(row, row + n_ff, &gate[t * n_ff]);

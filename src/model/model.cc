@@ -123,6 +123,28 @@ Status Model::bind_weights() {
   return ok_status();
 }
 
+namespace {
+
+// Stacks the packed copies of `parts` (projections of one input) into `out` for the fast path; the parts' own
+// packed copies are then dropped (the stacked one replaces them). Leaves everything as it is when they do not stack.
+void stack_fast_path(WeightView& out, std::initializer_list<WeightView*> parts) {
+  std::vector<std::shared_ptr<const kernels::PackedWeight>> packed;
+  int64_t rows = 0;
+  for (WeightView* w : parts) {
+    packed.push_back(w->packed);
+    rows += w->rows;
+  }
+  auto stacked = kernels::stack_packed(packed);
+  if (stacked == nullptr) return;
+  WeightView* first = *parts.begin();
+  out = *first;
+  out.rows = rows;
+  out.packed = std::move(stacked);
+  for (WeightView* w : parts) w->packed.reset();
+}
+
+}  // namespace
+
 Status Model::bind_layer(int il, LayerWeights& L) {
   const Hparams& hp = hparams_;
   const ArchSpec& a = *arch_;
@@ -162,6 +184,8 @@ Status Model::bind_layer(int il, LayerWeights& L) {
                             bind.vector(blk(il, "post_attention_norm.weight"), hp.n_embd, required));
     POCKET_ASSIGN_OR_RETURN(L.post_ffn_norm, bind.vector(blk(il, "post_ffw_norm.weight"), hp.n_embd, required));
   }
+  stack_fast_path(L.qkv_stacked, {&L.wq, &L.wk, &L.wv});
+  stack_fast_path(L.gate_up_stacked, {&L.ffn_gate, &L.ffn_up});
   L.is_swa = hp.layer_is_swa(il);
   L.rope.style = a.rope_style;
   L.rope.n_rot = hp.n_rot;

@@ -34,6 +34,9 @@ struct LayerWeights {
   std::vector<float> post_attn_norm;            // [n_embd] (post_norms archs)
   std::vector<float> ffn_norm;                  // [n_embd]
   WeightView ffn_gate, ffn_up, ffn_down;        // [n_embd] -> [n_ff] (up: [2·n_ff] when fused), [n_ff] -> [n_embd]
+  // Fast path only: the packed rows of wq|wk|wv and of ffn_gate|ffn_up stacked into one matrix each (one matmul
+  // for each group; kernels::stack_packed). `data` is not these rows: never use them on the exact path.
+  WeightView qkv_stacked, gate_up_stacked;
   std::vector<float> post_ffn_norm;             // [n_embd]
   kernels::RopeParams rope;                     // this layer's rope (local layers may use another base)
   bool is_swa = false;                          // sliding-window attention over the last n_swa positions

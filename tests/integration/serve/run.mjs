@@ -415,7 +415,11 @@ test('load: 32 concurrent streams, 8 disconnect mid-stream, the rest complete; R
     assert.match(m, /pocket_active_slots 0\n/);
     assert.match(m, /pocket_queue_depth 0\n/);
     console.log(`    RSS kB: baseline ${base}, after 1st round ${afterWarm}, after 3 rounds ${after}`);
-    assert.ok(after <= afterWarm * 1.05 + 4096, `RSS grew from ${afterWarm} to ${after} kB`);
+    if (process.env.POCKET_SKIP_RSS_CHECK === '1') {
+      console.log('    RSS bound not checked: sanitizer build (its allocator quarantines freed memory)');
+    } else {
+      assert.ok(after <= afterWarm * 1.05 + 4096, `RSS grew from ${afterWarm} to ${after} kB`);
+    }
   } finally {
     assert.deepEqual(await stopServer(s), { code: 0, signal: null });
   }

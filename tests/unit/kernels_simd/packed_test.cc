@@ -49,6 +49,57 @@ TEST(PackedTest, ActivationQuantizerMatchesReferenceBitForBit) {
 }
 #endif
 
+// Stacked packed weights (Q|K|V, gate|up in one matmul) give exactly the outputs of their parts run alone, and
+// parts that cannot stack (a non-final part with a partial strip, different widths) are refused.
+TEST(PackedTest, StackedWeightsEqualTheirPartsRunAlone) {
+  if (!packable(DType::kQ4_0)) GTEST_SKIP() << "active target has no packed kernels";
+  std::mt19937 rng(5);
+  for (DType type : kPackedTypes) {
+    const DTypeInfo& info = dtype_info(type);
+    const int64_t cols = info.block_elems == 256 ? 512 : 128;
+    const int64_t part_rows[] = {32, 16, 21};  // the last part may end in a partial strip
+    std::vector<std::vector<uint8_t>> bufs;
+    std::vector<WeightView> parts;
+    std::vector<std::shared_ptr<const PackedWeight>> packed;
+    for (int64_t rows : part_rows) {
+      bufs.emplace_back(static_cast<size_t>(row_bytes(info, cols) * rows));
+      for (int64_t r = 0; r < rows; ++r) {
+        random_weight_row(type, cols, rng, Scales::kRandom, bufs.back().data() + r * row_bytes(info, cols));
+      }
+      parts.push_back(WeightView{&info, bufs.back().data(), cols, rows});
+      parts.back().packed = pack_weight(parts.back(), 1);
+      ASSERT_NE(parts.back().packed, nullptr);
+      packed.push_back(parts.back().packed);
+    }
+    WeightView stacked = parts[0];
+    stacked.rows = 32 + 16 + 21;
+    stacked.packed = stack_packed(packed);
+    ASSERT_NE(stacked.packed, nullptr);
+    for (int64_t tokens : {1, 5, 9}) {
+      const auto x = random_floats(cols * tokens, rng, 1.0f);
+      std::vector<float> all(static_cast<size_t>(stacked.rows * tokens));
+      qmatmul(stacked, x.data(), tokens, all.data(), 2, SimdTarget::kAvx512);
+      int64_t row0 = 0;
+      for (const WeightView& part : parts) {
+        std::vector<float> alone(static_cast<size_t>(part.rows * tokens));
+        qmatmul(part, x.data(), tokens, alone.data(), 2, SimdTarget::kAvx512);
+        for (int64_t t = 0; t < tokens; ++t) {
+          for (int64_t r = 0; r < part.rows; ++r) {
+            ASSERT_EQ(all[t * stacked.rows + row0 + r], alone[t * part.rows + r])
+                << info.name << " token " << t << " row " << row0 + r;
+          }
+        }
+        row0 += part.rows;
+      }
+    }
+    // The partial strip of a non-final part would misalign every later row: refused.
+    const std::vector<std::shared_ptr<const PackedWeight>> misaligned = {packed[2], packed[0]};
+    EXPECT_EQ(stack_packed(misaligned), nullptr);
+    const std::vector<std::shared_ptr<const PackedWeight>> missing = {packed[0], nullptr};
+    EXPECT_EQ(stack_packed(missing), nullptr);
+  }
+}
+
 TEST(PackedTest, PackedQmatmulMatchesReferencePairs) {
   if (!packable(DType::kQ4_0)) GTEST_SKIP() << "active target has no packed kernels";
   std::mt19937 rng(7);
