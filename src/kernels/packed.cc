@@ -17,6 +17,7 @@
 #include "kernels/dispatch.h"
 #include "kernels/matmul.h"
 #include "kernels/simd/packed_kernels.h"
+#include "kernels/vec_dot.h"
 #include "tensor/blocks.h"
 #include "tensor/half.h"
 
@@ -47,17 +48,6 @@ void pack_nibbles16(const uint8_t u[kPackRows][32], uint8_t* out) {
   }
 }
 
-void unpack_k_scales(const uint8_t* packed, uint8_t out[16]) {
-  constexpr uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
-  uint32_t u[4];
-  std::memcpy(u, packed, 12);
-  u[3] = ((u[2] >> 4) & kmask2) | (((u[1] >> 6) & kmask3) << 4);
-  const uint32_t uaux = u[1] & kmask1;
-  u[1] = (u[2] & kmask2) | (((u[0] >> 6) & kmask3) << 4);
-  u[2] = uaux;
-  u[0] &= kmask1;
-  std::memcpy(out, u, 16);
-}
 
 // Packs block b of the 16 rows (rows[r] == nullptr: a zero padding row) into out.
 void pack_block(DType t, const uint8_t* const rows[kPackRows], int64_t b, uint8_t* out) {
@@ -98,7 +88,7 @@ void pack_block(DType t, const uint8_t* const rows[kPackRows], int64_t b, uint8_
         d16[r] = blk ? blk->d : 0;
         dmin16[r] = blk ? blk->dmin : 0;
         if (blk) {
-          unpack_k_scales(blk->scales, sm[r]);
+          ref::unpack_k_scales(blk->scales, sm[r]);
         } else {
           std::memset(sm[r], 0, 16);
         }

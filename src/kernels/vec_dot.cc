@@ -10,14 +10,6 @@
 
 namespace pocket::kernels {
 namespace ref {
-namespace {
-
-// (int8_t)roundf(v) as ggml writes it, defined for NaN / out-of-range values (x86 cvttss2si semantics).
-int8_t round_to_i8(float v) {
-  const float r = std::round(v);
-  const int32_t i = (r > -2147483648.0f && r < 2147483648.0f) ? static_cast<int32_t>(r) : INT32_MIN;
-  return static_cast<int8_t>(static_cast<uint8_t>(i & 0xff));
-}
 
 // Q4_K / Q5_K: unpacks the 12 bytes of 6-bit scales and mins into scales[8] (bytes 0..7) and mins[8] (8..15).
 void unpack_k_scales(const uint8_t* packed, uint8_t out[16]) {
@@ -31,6 +23,16 @@ void unpack_k_scales(const uint8_t* packed, uint8_t out[16]) {
   u[0] &= kmask1;
   std::memcpy(out, u, 16);
 }
+
+namespace {
+
+// (int8_t)roundf(v) as ggml writes it, defined for NaN / out-of-range values (x86 cvttss2si semantics).
+int8_t round_to_i8(float v) {
+  const float r = std::round(v);
+  const int32_t i = (r > -2147483648.0f && r < 2147483648.0f) ? static_cast<int32_t>(r) : INT32_MIN;
+  return static_cast<int8_t>(static_cast<uint8_t>(i & 0xff));
+}
+
 
 // Shared tail of the Q3_K..Q6_K reference: ggml's 8-lane integer accumulation of 16 sub-blocks of 16 with
 // per-sub-block scales, aux[256] the decoded weights. Adds d * lane into sums[8].

@@ -31,6 +31,8 @@ VecDotFn ref_vec_dot(DType weight);
 
 // The individual reference functions (declared for tests and for the scalar target).
 namespace ref {
+// Q4_K / Q5_K: unpacks the 12 bytes of 6-bit scales and mins into scales[8] (bytes 0..7) and mins[8] (8..15).
+void unpack_k_scales(const uint8_t* packed, uint8_t out[16]);
 void quant_row_q8_1(const float* x, void* dst, int64_t n);
 float vec_dot_q4_0(const void* w, const void* a, int64_t n);
 float vec_dot_q4_1(const void* w, const void* a, int64_t n);
