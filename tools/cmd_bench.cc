@@ -119,10 +119,10 @@ Status run_reps(Session& session, const BenchOptions& o, int64_t n_vocab, Timing
   }
   std::span<const int32_t> prompt = std::span(ids).first(o.n_prompt);
   std::vector<float> logits;
-  // Warm-up: a short prefill and a few decode steps (page in the weights, spin up the threads).
+  // Warm-up, as llama-bench does: one full-size prefill, then a few decode steps. The first pass over a new batch
+  // size faults in its activation and KV pages; that one-time cost belongs to load, and is reported as ttft.
   session.reset();
-  POCKET_RETURN_IF_ERROR(session.eval(std::span(ids).first(std::min<int64_t>(std::max<int64_t>(o.n_prompt, 1), 32)),
-                                      logits));
+  POCKET_RETURN_IF_ERROR(session.eval(std::span(ids).first(std::max<int64_t>(o.n_prompt, 1)), logits));
   for (int i = 0; i < 4; ++i) POCKET_RETURN_IF_ERROR(session.eval(std::span(ids).first(1), logits));
   for (int r = 0; r < o.reps; ++r) {
     if (o.n_prompt > 0) {
