@@ -1,5 +1,5 @@
-// A parallel-for over [0, n) on the process-wide persistent pool (base/thread_pool.h): each participating thread
-// takes one contiguous chunk; no thread is created per call.
+// A parallel-for over [0, n) on the process-wide persistent pool (base/thread_pool.h): the threads take contiguous
+// chunks (a few per thread) from a shared counter; no thread is created per call.
 #pragma once
 
 #include <cstdint>
@@ -7,7 +7,7 @@
 
 namespace pocket::kernels {
 
-// Calls fn(begin, end) on up to n_threads disjoint chunks covering [0, n). Runs inline when n_threads <= 1
+// Calls fn(begin, end) on disjoint chunks covering [0, n), run by up to n_threads threads. Runs inline when n_threads <= 1
 // or when `work` (an estimate of scalar operations) is too small to pay for waking a thread; uses fewer chunks
 // for small jobs.
 void parallel_for(int64_t n, int n_threads, int64_t work, const std::function<void(int64_t, int64_t)>& fn);
