@@ -143,7 +143,7 @@ Status Model::forward_batch(std::span<const SequenceBatch> batch, const ForwardO
     kernels::rmsnorm(&x[out_rows[r] * d], w.output_norm.data(), d, hp.norm_eps, &normed[r * d]);
   }
   emit(opt, "result_norm", -1, normed, m);
-  logits.assign(static_cast<size_t>(m * hp.n_vocab), 0.0f);
+  logits.resize(static_cast<size_t>(m * hp.n_vocab));  // every element is written by the matmul
   matmul(w.output, normed.data(), m, logits.data(), opt.path, opt.n_threads);
   if (hp.final_softcap > 0) kernels::softcap(logits.data(), m * hp.n_vocab, hp.final_softcap);
   emit(opt, "result_output", -1, logits, m);

@@ -17,9 +17,11 @@ uint64_t Rng::next() {
 double Rng::uniform() { return static_cast<double>(next() >> 11) * 0x1p-53; }
 
 int32_t argmax(std::span<const float> logits) {
+  if (logits.empty()) return 0;
   int32_t best = 0;
+  float best_value = logits[0];  // in a register: no reload of logits[best] per element
   for (size_t i = 1; i < logits.size(); ++i) {
-    if (logits[i] > logits[best]) best = static_cast<int32_t>(i);
+    if (logits[i] > best_value) best_value = logits[i], best = static_cast<int32_t>(i);
   }
   return best;
 }
@@ -45,9 +47,16 @@ Candidates Candidates::from_logits(std::span<const float> logits) {
   return c;
 }
 
+namespace {
+// Whether apply_penalties would change anything.
+bool has_penalties(std::span<const int32_t> history, const SamplerParams& p) {
+  return p.penalty_last_n != 0 && !history.empty() &&
+         (p.repeat_penalty != 1.0f || p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f);
+}
+}  // namespace
+
 void apply_penalties(std::span<float> logits, std::span<const int32_t> history, const SamplerParams& p) {
-  if (p.penalty_last_n == 0 || history.empty()) return;
-  if (p.repeat_penalty == 1.0f && p.presence_penalty == 0.0f && p.frequency_penalty == 0.0f) return;
+  if (!has_penalties(history, p)) return;
   size_t window = p.penalty_last_n < 0 ? history.size()
                                        : std::min(history.size(), static_cast<size_t>(p.penalty_last_n));
   std::unordered_map<int32_t, int> counts;
@@ -143,6 +152,8 @@ int32_t draw(const Candidates& c, Rng& rng) {
 }
 
 int32_t sample(std::span<const float> logits, std::span<const int32_t> history, const SamplerParams& p, Rng& rng) {
+  // Greedy without penalties (the common server case) needs no copy of the n_vocab logits.
+  if (p.temperature <= 0.0f && !has_penalties(history, p)) return argmax(logits);
   std::vector<float> adjusted(logits.begin(), logits.end());
   apply_penalties(adjusted, history, p);
   if (p.temperature <= 0.0f) return argmax(adjusted);
