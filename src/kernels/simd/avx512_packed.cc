@@ -21,6 +21,16 @@ inline __m512i bcast4(const int8_t* p) {
   return _mm512_set1_epi32(v);
 }
 
+// Asks for the block kPrefetchBlocks ahead (the strips of a thread's range are contiguous, so this runs on into
+// the next strip). Used from 4 tokens per strip up: there the kernel is compute-bound enough that the hardware
+// prefetcher alone leaves the loads of the next blocks exposed (A/B: 8-token batches ~10-20 % faster); a 1-token
+// decode is a pure stream that the hardware prefetcher already serves.
+constexpr int64_t kPrefetchBlocks = 4;
+inline void prefetch_ahead(const uint8_t* blk, int64_t block_bytes) {
+  const uint8_t* next = blk + kPrefetchBlocks * block_bytes;
+  for (int64_t off = 0; off < block_bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(next + off), _MM_HINT_T0);
+}
+
 // ---- 32-element block types (Q8_0, Q4_0) --------------------------------------------------------------------
 
 template <DType kType, int T>
@@ -39,6 +49,7 @@ void micro32(const uint8_t* strip, int64_t block_bytes, int64_t nb, const Packed
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = strip + b * block_bytes;
+    if constexpr (T >= 4) prefetch_ahead(blk, block_bytes);
     __m512i isum[T];
     for (int t = 0; t < T; ++t) isum[t] = _mm512_set1_epi32(ac[t][b]);
     if constexpr (kType == DType::kQ8_0) {
@@ -85,6 +96,7 @@ void micro_q4k(const uint8_t* strip, int64_t block_bytes, int64_t nsb, const Pac
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   for (int64_t sb = 0; sb < nsb; ++sb) {
     const uint8_t* blk = strip + sb * block_bytes;
+    if constexpr (T >= 4) prefetch_ahead(blk, block_bytes);
     __m512i iacc[T];
     for (int t = 0; t < T; ++t) iacc[t] = _mm512_setzero_si512();
     for (int j = 0; j < 8; ++j) {
