@@ -16,6 +16,10 @@ void avx512_axpy(float alpha, const float* x, float* y, int64_t n);
 void avx512_softmax(float* x, int64_t n);
 void avx512_dot_rows(const float* q, const float* k, int64_t k_stride, int64_t n_keys, int64_t hd, float* out);
 void avx512_weighted_rows(const float* p, const float* v, int64_t v_stride, int64_t n, int64_t hdv, float* out);
+void avx512_dot_rows_multi(const float* q, int64_t q_stride, int64_t nq, const float* k, int64_t k_stride,
+                           int64_t n_keys, int64_t hd, float* scores, int64_t s_stride);
+void avx512_weighted_rows_multi(const float* p, int64_t p_stride, int64_t nq, const float* v, int64_t v_stride,
+                                int64_t n_keys, int64_t hdv, float* out, int64_t out_stride);
 }  // namespace simd
 #endif
 
@@ -48,17 +52,39 @@ void dot_rows_f32(const float* q, const float* k, int64_t k_stride, int64_t n_ke
 #if defined(POCKET_HAVE_AVX512)
   if (use_avx512()) return simd::avx512_dot_rows(q, k, k_stride, n_keys, hd, scores);
 #endif
-  for (int64_t j = 0; j < n_keys; ++j) scores[j] = dot_f32(q, k + j * k_stride, hd);
+  dot_rows_multi_f32(q, hd, 1, k, k_stride, n_keys, hd, scores, n_keys);  // the scalar loops below
 }
 
 void weighted_rows_f32(const float* p, const float* v, int64_t v_stride, int64_t n, int64_t hdv, float* out) {
 #if defined(POCKET_HAVE_AVX512)
   if (use_avx512()) return simd::avx512_weighted_rows(p, v, v_stride, n, hdv, out);
 #endif
-  for (int64_t i = 0; i < hdv; ++i) out[i] = 0.0f;
-  for (int64_t j = 0; j < n; ++j) {
-    if (p[j] == 0.0f) continue;
-    for (int64_t i = 0; i < hdv; ++i) out[i] += p[j] * v[j * v_stride + i];
+  weighted_rows_multi_f32(p, n, 1, v, v_stride, n, hdv, out, hdv);  // the scalar loops below
+}
+
+void dot_rows_multi_f32(const float* q, int64_t q_stride, int64_t nq, const float* k, int64_t k_stride,
+                        int64_t n_keys, int64_t hd, float* scores, int64_t s_stride) {
+#if defined(POCKET_HAVE_AVX512)
+  if (use_avx512()) return simd::avx512_dot_rows_multi(q, q_stride, nq, k, k_stride, n_keys, hd, scores, s_stride);
+#endif
+  for (int64_t r = 0; r < nq; ++r) {
+    for (int64_t j = 0; j < n_keys; ++j) scores[r * s_stride + j] = dot_f32(q + r * q_stride, k + j * k_stride, hd);
+  }
+}
+
+void weighted_rows_multi_f32(const float* p, int64_t p_stride, int64_t nq, const float* v, int64_t v_stride,
+                             int64_t n_keys, int64_t hdv, float* out, int64_t out_stride) {
+#if defined(POCKET_HAVE_AVX512)
+  if (use_avx512()) return simd::avx512_weighted_rows_multi(p, p_stride, nq, v, v_stride, n_keys, hdv, out, out_stride);
+#endif
+  for (int64_t r = 0; r < nq; ++r) {
+    const float* pr = p + r * p_stride;
+    float* o = out + r * out_stride;
+    for (int64_t i = 0; i < hdv; ++i) o[i] = 0.0f;
+    for (int64_t j = 0; j < n_keys; ++j) {
+      if (pr[j] == 0.0f) continue;
+      for (int64_t i = 0; i < hdv; ++i) o[i] += pr[j] * v[j * v_stride + i];
+    }
   }
 }
 

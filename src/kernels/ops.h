@@ -56,6 +56,18 @@ void softmax_fast(float* x, int64_t n);
 void dot_rows_f32(const float* q, const float* k, int64_t k_stride, int64_t n_keys, int64_t hd, float* scores);
 // out[hdv] = sum_j p[j] * v[j * v_stride ..] over j < n (p[j] == 0 skipped), overwriting out.
 void weighted_rows_f32(const float* p, const float* v, int64_t v_stride, int64_t n, int64_t hdv, float* out);
+// Several query rows of one head against the same keys (a block of a prompt), any nq >= 0 (fastest per row at
+// nq = 16; the AVX-512 code runs the single-row kernels below 4 rows for dot, 3 for weighted):
+// scores[r * s_stride + j] = dot(q + r * q_stride, k + j * k_stride) over hd values, for r < nq, j < n_keys.
+// Cells of scores outside j < n_keys are not written. Summation order differs from dot_f32 (rounding only).
+void dot_rows_multi_f32(const float* q, int64_t q_stride, int64_t nq, const float* k, int64_t k_stride,
+                        int64_t n_keys, int64_t hd, float* scores, int64_t s_stride);
+// out[r * out_stride + i] = sum_j p[r * p_stride + j] * v[j * v_stride + i] for i < hdv, r < nq, j < n_keys,
+// overwriting out (cells i >= hdv untouched). Keys whose weight is zero in every row of the block at the start or
+// end of the range (causal tail, sliding window) are skipped; other zero weights add exact zeros, so v rows of
+// keys in between must be finite.
+void weighted_rows_multi_f32(const float* p, int64_t p_stride, int64_t nq, const float* v, int64_t v_stride,
+                             int64_t n_keys, int64_t hdv, float* out, int64_t out_stride);
 
 // Rounds x[n] through f16 in place (what ggml does when an f32 operand meets an f16 one).
 void round_to_f16(float* x, int64_t n);

@@ -1,4 +1,5 @@
-// AVX-512 f32 helpers of the fast attention path (ops.h: dot_f32_fast, axpy_f32, softmax_fast).
+// AVX-512 f32 helpers of the fast attention path (ops.h: dot_f32_fast, axpy_f32, softmax_fast, dot_rows_f32,
+// weighted_rows_f32 and their multi-row variants).
 #include <immintrin.h>
 
 #include <cstdint>
@@ -164,6 +165,219 @@ void avx512_weighted_rows(const float* p, const float* v, int64_t v_stride, int6
       for (int64_t j = 0; j < n; ++j) {
         if (p[j] != 0.0f) avx512_axpy(p[j], v + j * v_stride, out, hdv);
       }
+  }
+}
+
+}  // namespace pocket::kernels::simd
+
+// Multi-query attention helpers (ops.h: dot_rows_multi_f32, weighted_rows_multi_f32): a block of query rows of
+// one head against the same keys / values, so each K/V element read from L2 serves many query rows. Both are
+// small GEMMs with up to 16 query rows per pass: dot transposes q to [hd][16] (lane = query row) and broadcasts
+// key values; weighted transposes p to [key][16] and broadcasts it against full zmm rows of v.
+namespace pocket::kernels::simd {
+namespace {
+
+// In-register transpose of 16 rows x 16 floats: on return r[c] holds column c (lane i = old r[i][c]).
+inline void transpose16x16(__m512 r[16]) {
+  __m512 t[16], u[16];
+  for (int i = 0; i < 8; ++i) {  // per 128-bit lane L: t[2i] = rows 2i,2i+1 interleaved at cols 4L, 4L+1
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {  // u[4i + c], lane L = rows 4i..4i+3 at column 4L + c
+    const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 2]);
+    const __m512d c = _mm512_castps_pd(t[4 * i + 1]), d = _mm512_castps_pd(t[4 * i + 3]);
+    u[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+    u[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+    u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+    u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
+  }
+  for (int c = 0; c < 4; ++c) {  // gather lane L of u[c], u[4+c], u[8+c], u[12+c] into column 4L + c
+    const __m512 lo01 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44);
+    const __m512 hi01 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xEE);
+    const __m512 lo23 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44);
+    const __m512 hi23 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xEE);
+    r[c] = _mm512_shuffle_f32x4(lo01, lo23, 0x88);
+    r[4 + c] = _mm512_shuffle_f32x4(lo01, lo23, 0xDD);
+    r[8 + c] = _mm512_shuffle_f32x4(hi01, hi23, 0x88);
+    r[12 + c] = _mm512_shuffle_f32x4(hi01, hi23, 0xDD);
+  }
+}
+
+inline __mmask16 low_mask(int64_t n) {  // first min(n, 16) lanes
+  return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
+}
+
+// Rows x[i * x_stride + c] for i < m (m <= 16), c < n, stored as columns: xt[c * 16 + i]; lanes i >= m are zero.
+// xt is 64-byte aligned with room for n x 16 floats.
+void transpose_rows(const float* x, int64_t x_stride, int64_t m, int64_t n, float* xt) {
+  for (int64_t c0 = 0; c0 < n; c0 += 16) {
+    const __mmask16 cm = low_mask(n - c0);
+    __m512 r[16];
+    for (int i = 0; i < 16; ++i) {
+      r[i] = i < m ? _mm512_maskz_loadu_ps(cm, x + i * x_stride + c0) : _mm512_setzero_ps();
+    }
+    transpose16x16(r);
+    const int64_t nc = n - c0 < 16 ? n - c0 : 16;
+    for (int64_t c = 0; c < nc; ++c) _mm512_store_ps(xt + (c0 + c) * 16, r[c]);
+  }
+}
+
+// Keys as the broadcast operand: acc[i] lane r = dot(q_r, k_i) for 8 keys k + i * k_stride, i < m (acc[i] for
+// i >= m is garbage, never stored), q_r = column r of qt ([hd][16]). Each qt row load feeds 8 FMAs.
+inline void scores_keys8(const float* qt, const float* k, int64_t k_stride, int64_t m, int64_t hd, __m512 acc[8]) {
+  const float* kr[8];
+  for (int i = 0; i < 8; ++i) kr[i] = k + (i < m ? i : 0) * k_stride;  // missing keys re-read key 0 (in bounds)
+  for (int i = 0; i < 8; ++i) acc[i] = _mm512_setzero_ps();
+  for (int64_t d = 0; d < hd; ++d) {
+    const __m512 qd = _mm512_load_ps(qt + d * 16);
+    for (int i = 0; i < 8; ++i) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(kr[i][d]), qd, acc[i]);
+  }
+}
+
+// Up to 16 query rows (qt) against all keys: per 16 keys, two passes of scores_keys8 give a [key][row] tile,
+// transposed once in registers. (Transposing the keys instead, hd / 16 transposes per 16 keys, measured 1.6x
+// slower at hd = 64 and nq = 16, and no faster for nq = 4.)
+void dot_rows_group(const float* qt, int64_t nr, const float* k, int64_t k_stride, int64_t n_keys, int64_t hd,
+                    float* scores, int64_t s_stride) {
+  for (int64_t j0 = 0; j0 < n_keys; j0 += 16) {
+    const int64_t m = n_keys - j0 < 16 ? n_keys - j0 : 16;
+    __m512 t[16];
+    scores_keys8(qt, k + j0 * k_stride, k_stride, m, hd, t);
+    if (m > 8) {
+      scores_keys8(qt, k + (j0 + 8) * k_stride, k_stride, m - 8, hd, t + 8);
+    } else {
+      for (int i = 8; i < 16; ++i) t[i] = _mm512_setzero_ps();
+    }
+    transpose16x16(t);  // t[r] lane i = score of row r, key j0 + i; lanes i >= m are not stored
+    const __mmask16 mask = low_mask(m);
+    for (int64_t r = 0; r < nr; ++r) _mm512_mask_storeu_ps(scores + r * s_stride + j0, mask, t[r]);
+  }
+}
+
+}  // namespace
+
+void avx512_dot_rows_multi(const float* q, int64_t q_stride, int64_t nq, const float* k, int64_t k_stride,
+                           int64_t n_keys, int64_t hd, float* scores, int64_t s_stride) {
+  constexpr int64_t kMaxHd = 256;  // qt: kMaxHd x 16 floats = 16 KiB on the stack (stays in L1)
+  // Below 4 rows the single-row kernel is as fast: this one computes all 16 lanes of query rows regardless of nq
+  // (measured, hd = 64).
+  if (hd > kMaxHd || nq < 4) {
+    for (int64_t r = 0; r < nq; ++r) {
+      avx512_dot_rows(q + r * q_stride, k, k_stride, n_keys, hd, scores + r * s_stride);
+    }
+    return;
+  }
+  alignas(64) float qt[kMaxHd * 16];
+  for (int64_t r0 = 0; r0 < nq; r0 += 16) {
+    const int64_t nr = nq - r0 < 16 ? nq - r0 : 16;
+    transpose_rows(q + r0 * q_stride, q_stride, nr, hd, qt);
+    dot_rows_group(qt, nr, k, k_stride, n_keys, hd, scores + r0 * s_stride, s_stride);
+  }
+}
+
+namespace {
+
+// Output rows r < nr <= R, columns [0, 16 * T) (the last 16 masked by `m`): (accumulate ? out : 0) + sum over
+// j < n of pt[j * 16 + r] * v[j * v_stride]. Each v load feeds R FMAs and each p broadcast T; rows nr..R-1 (zero
+// columns of pt) are computed but not stored. 8 rows x 2 zmm measured fastest (16 x 1: 1.2x slower, 4 x 4:
+// 1.25x, at hdv = 64 and 128, nq = 16). acc is only indexed by fully unrolled constant-bound loops: a runtime
+// bound (r < nr) on a loop over it made GCC keep acc in memory, 2.5x slower.
+template <int R, int T>
+void weighted_tile(const float* pt, const float* v, int64_t v_stride, int64_t n, __mmask16 m, bool accumulate,
+                   int64_t nr, float* out, int64_t out_stride) {
+  auto mask = [m](int t) { return t == T - 1 ? m : static_cast<__mmask16>(0xFFFF); };
+  __m512 acc[R][T];
+  for (int r = 0; r < R; ++r) {
+    for (int t = 0; t < T; ++t) {
+      acc[r][t] = accumulate && r < nr ? _mm512_maskz_loadu_ps(mask(t), out + r * out_stride + 16 * t)
+                                       : _mm512_setzero_ps();
+    }
+  }
+  // Pointer-only loop state: this is inlined into weighted_group, where a j counter was kept on the stack.
+  const float* vj_row = v;
+  for (const float *pj = pt, *end = pt + n * 16; pj != end; pj += 16, vj_row += v_stride) {
+    __m512 vj[T];
+    for (int t = 0; t < T; ++t) vj[t] = _mm512_maskz_loadu_ps(mask(t), vj_row + 16 * t);
+    for (int r = 0; r < R; ++r) {
+      const __m512 pr = _mm512_set1_ps(pj[r]);
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_fmadd_ps(pr, vj[t], acc[r][t]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int t = 0; t < T; ++t) {
+      if (r < nr) _mm512_mask_storeu_ps(out + r * out_stride + 16 * t, mask(t), acc[r][t]);
+    }
+  }
+}
+
+// All nr rows of output, for keys [0, n) of one chunk (pt): 32-column tiles, then 16-column (masked) tiles for
+// the rest of hdv; per tile, R-row passes back to back so the second finds the v tile in L1.
+template <int R>
+void weighted_chunk(const float* pt, const float* v, int64_t v_stride, int64_t n, bool accumulate, int64_t nr,
+                    int64_t hdv, float* out, int64_t out_stride) {
+  int64_t i0 = 0;
+  for (; i0 + 32 <= hdv; i0 += 32) {
+    for (int64_t r0 = 0; r0 < nr; r0 += R) {
+      weighted_tile<R, 2>(pt + r0, v + i0, v_stride, n, 0xFFFF, accumulate, nr - r0, out + r0 * out_stride + i0,
+                          out_stride);
+    }
+  }
+  for (; i0 < hdv; i0 += 16) {
+    for (int64_t r0 = 0; r0 < nr; r0 += R) {
+      weighted_tile<R, 1>(pt + r0, v + i0, v_stride, n, low_mask(hdv - i0), accumulate, nr - r0,
+                          out + r0 * out_stride + i0, out_stride);
+    }
+  }
+}
+
+// First and one-past-last key where some row r < nr has a nonzero weight (lo == hi if none).
+void nonzero_range(const float* p, int64_t p_stride, int64_t nr, int64_t n_keys, int64_t& lo, int64_t& hi) {
+  auto all_zero = [&](int64_t j) {
+    for (int64_t r = 0; r < nr; ++r) {
+      if (p[r * p_stride + j] != 0.0f) return false;
+    }
+    return true;
+  };
+  lo = 0, hi = n_keys;
+  while (lo < hi && all_zero(lo)) ++lo;
+  while (hi > lo && all_zero(hi - 1)) --hi;
+}
+
+// Up to 16 output rows. Keys outside the nonzero range are skipped; the rest go in chunks whose weights are
+// transposed to pt[chunk][16] (16 KiB).
+void weighted_group(const float* p, int64_t p_stride, int64_t nr, const float* v, int64_t v_stride,
+                    int64_t n_keys, int64_t hdv, float* out, int64_t out_stride) {
+  constexpr int64_t kChunk = 256;
+  alignas(64) float pt[kChunk * 16];
+  int64_t lo = 0, hi = 0;
+  nonzero_range(p, p_stride, nr, n_keys, lo, hi);
+  int64_t c0 = lo;
+  do {  // at least once, so that an all-zero block still writes zeros
+    const int64_t n = hi - c0 < kChunk ? hi - c0 : kChunk;
+    transpose_rows(p + c0, p_stride, nr, n, pt);
+    if (nr > 4) {
+      weighted_chunk<8>(pt, v + c0 * v_stride, v_stride, n, c0 > lo, nr, hdv, out, out_stride);
+    } else {
+      weighted_chunk<4>(pt, v + c0 * v_stride, v_stride, n, c0 > lo, nr, hdv, out, out_stride);
+    }
+    c0 += n;
+  } while (c0 < hi);
+}
+
+}  // namespace
+
+void avx512_weighted_rows_multi(const float* p, int64_t p_stride, int64_t nq, const float* v, int64_t v_stride,
+                                int64_t n_keys, int64_t hdv, float* out, int64_t out_stride) {
+  if (nq < 3) {  // 1-2 rows: the single-row kernel wastes no FMAs on padding rows (measured, hdv = 64)
+    for (int64_t r = 0; r < nq; ++r) {
+      avx512_weighted_rows(p + r * p_stride, v, v_stride, n_keys, hdv, out + r * out_stride);
+    }
+    return;
+  }
+  for (int64_t r0 = 0; r0 < nq; r0 += 16) {
+    const int64_t nr = nq - r0 < 16 ? nq - r0 : 16;
+    weighted_group(p + r0 * p_stride, p_stride, nr, v, v_stride, n_keys, hdv, out + r0 * out_stride, out_stride);
   }
 }
 

@@ -1,10 +1,13 @@
-// The fast-path attention helpers (ops.h: dot_f32_fast, dot_rows_f32, weighted_rows_f32, axpy_f32, softmax_fast)
-// against the scalar reference ops, within f32 rounding bounds of their different summation orders.
+// The fast-path attention helpers (ops.h: dot_f32_fast, dot_rows_f32, weighted_rows_f32, their multi-row
+// variants, axpy_f32, softmax_fast) against the scalar reference ops or double-precision sums, within f32
+// rounding bounds of their different summation orders.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels/matmul.h"
@@ -63,6 +66,77 @@ TEST(FastOps, WeightedRowsMatchScalarSum) {
         }
         ASSERT_NEAR(got[i], want, 2.0 * n * kEps * mag + 1e-30) << hdv << " " << n << " " << i;
         ASSERT_NEAR(ax[i], want, 2.0 * n * kEps * mag + 1e-30);
+      }
+    }
+  }
+}
+
+constexpr float kSentinel = -12345.0f;  // fills padding cells that the multi-row helpers must not write
+
+// got[r * stride + c] (r < rows, c < cols) against sum_i term(r, c, i) over i < n_terms in double precision,
+// within 2·n_terms·2^-23·sum|terms| (f32 sums in another order); the padding cells [cols, stride) of every row
+// must still hold kSentinel.
+template <class Term>
+void expect_double_sums(const std::vector<float>& got, int64_t rows, int64_t cols, int64_t stride, int64_t n_terms,
+                        Term term, const std::string& what) {
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) {
+      double want = 0, mag = 0;
+      for (int64_t i = 0; i < n_terms; ++i) {
+        const double t = term(r, c, i);
+        want += t;
+        mag += std::fabs(t);
+      }
+      ASSERT_NEAR(got[r * stride + c], want, 2.0 * n_terms * kEps * mag + 1e-30) << what << " r=" << r << " c=" << c;
+    }
+    for (int64_t c = cols; c < stride; ++c) ASSERT_EQ(got[r * stride + c], kSentinel) << what << " padding r=" << r;
+  }
+}
+
+TEST(FastOps, DotRowsMultiMatchDoubleSum) {
+  std::mt19937 rng(6);
+  for (int64_t hd : {64, 128, 256, 80, 7}) {
+    for (int64_t nq : {1, 2, 3, 4, 5, 8, 16, 17}) {
+      for (int64_t n_keys : {1, 15, 16, 17, 100}) {
+        const int64_t q_stride = hd + 3, k_stride = hd * 2 + 5, s_stride = n_keys + 7;
+        const auto q = randoms(q_stride * nq, rng);
+        const auto k = randoms(k_stride * n_keys, rng);
+        std::vector<float> got(static_cast<size_t>(s_stride * nq), kSentinel);
+        dot_rows_multi_f32(q.data(), q_stride, nq, k.data(), k_stride, n_keys, hd, got.data(), s_stride);
+        expect_double_sums(got, nq, n_keys, s_stride, hd,
+                           [&](int64_t r, int64_t j, int64_t d) {
+                             return static_cast<double>(q[r * q_stride + d]) * k[j * k_stride + d];
+                           },
+                           fmt::format("dot hd={} nq={} n={}", hd, nq, n_keys));
+      }
+    }
+  }
+}
+
+TEST(FastOps, WeightedRowsMultiMatchDoubleSum) {
+  std::mt19937 rng(7);
+  for (int64_t hdv : {64, 128, 256, 80, 7}) {
+    for (int64_t nq : {1, 2, 3, 4, 5, 8, 16, 17}) {
+      // 600 keys: the AVX-512 kernel accumulates over chunks of 256 keys.
+      for (int64_t n_keys : {1, 15, 16, 17, 100, 600}) {
+        const int64_t p_stride = n_keys + 3, v_stride = hdv * 2 + 5, out_stride = hdv + 9;
+        auto p = randoms(p_stride * nq, rng);
+        for (int64_t r = 0; r < nq; ++r) {
+          for (int64_t j = 0; j < n_keys; ++j) {
+            // Zeros as attention produces them: a causal tail (keys past row r's position), keys before a sliding
+            // window (all rows; and more in odd rows), and scattered zeros.
+            const bool causal = j > n_keys - nq + r, window = j < n_keys / 8 || (r % 2 == 1 && j < n_keys / 4);
+            if (causal || window || (j + r) % 7 == 0) p[r * p_stride + j] = 0.0f;
+          }
+        }
+        const auto v = randoms(v_stride * n_keys, rng);
+        std::vector<float> got(static_cast<size_t>(out_stride * nq), kSentinel);
+        weighted_rows_multi_f32(p.data(), p_stride, nq, v.data(), v_stride, n_keys, hdv, got.data(), out_stride);
+        expect_double_sums(got, nq, hdv, out_stride, n_keys,
+                           [&](int64_t r, int64_t i, int64_t j) {
+                             return static_cast<double>(p[r * p_stride + j]) * v[j * v_stride + i];
+                           },
+                           fmt::format("weighted hdv={} nq={} n={}", hdv, nq, n_keys));
       }
     }
   }
