@@ -23,17 +23,40 @@ void emit(const ForwardOptions& opt, std::string_view name, int layer, const std
   }
 }
 
+// The same for n rows of `width` values that are `stride` apart (a slice of a fused buffer): gathered into one
+// [n, width] array only when a hook listens.
+void emit_rows(const ForwardOptions& opt, std::string_view name, int layer, const float* rows, int64_t stride,
+               int64_t width, int64_t n) {
+  if (opt.hook == nullptr || !*opt.hook) return;
+  std::vector<float> packed(static_cast<size_t>(n * width));
+  for (int64_t t = 0; t < n; ++t) std::copy(rows + t * stride, rows + t * stride + width, &packed[t * width]);
+  (*opt.hook)(name, layer, packed.data(), n, width);
+}
+
 // out[n, width] = rmsnorm of each row of x[n, width], times weight.
 void rmsnorm_rows(const float* x, const std::vector<float>& weight, int64_t n, int64_t width, float eps,
                   float* out) {
   for (int64_t t = 0; t < n; ++t) kernels::rmsnorm(x + t * width, weight.data(), width, eps, out + t * width);
 }
 
-// x[n, width] += bias[width] (no-op for an absent bias).
-void add_bias(float* x, const std::vector<float>& bias, int64_t n) {
+// Row t of x (stride floats apart) += bias[width] (no-op for an absent bias).
+void add_bias(float* x, int64_t stride, const std::vector<float>& bias, int64_t n) {
   const int64_t width = static_cast<int64_t>(bias.size());
   for (int64_t t = 0; t < n && width > 0; ++t) {
-    for (int64_t i = 0; i < width; ++i) x[t * width + i] += bias[i];
+    for (int64_t i = 0; i < width; ++i) x[t * stride + i] += bias[i];
+  }
+}
+void add_bias(float* x, const std::vector<float>& bias, int64_t n) {
+  add_bias(x, static_cast<int64_t>(bias.size()), bias, n);
+}
+
+// out[hdv] = sum_j p[j] * v[j * v_stride ..] for j < n, in order (zero weights skipped): the reference path.
+void weighted_sum_reference(const float* p, const float* v, int64_t v_stride, int64_t n, int64_t hdv, float* out) {
+  std::fill(out, out + hdv, 0.0f);
+  for (int64_t j = 0; j < n; ++j) {
+    if (p[j] == 0.0f) continue;
+    const float* vj = v + j * v_stride;
+    for (int64_t i = 0; i < hdv; ++i) out[i] += p[j] * vj[i];
   }
 }
 
@@ -151,35 +174,35 @@ Status Model::forward_batch(std::span<const SequenceBatch> batch, const ForwardO
 }
 
 // q [n, n_head·hd_k], k [n, n_kv·hd_k], v [n, n_kv·hd_v] = projections of x (fused or separate, plus biases).
-void Model::project_qkv(int il, const float* x, int64_t n, const ForwardOptions& opt, Scratch& scratch) const {
-  std::vector<float>& q = scratch.q;
-  std::vector<float>& k = scratch.k;
-  std::vector<float>& v = scratch.v;
+Model::QkvRows Model::project_qkv(int il, const float* x, int64_t n, const ForwardOptions& opt,
+                                  Scratch& scratch) const {
+  const Hparams& hp = hparams_;
   const LayerWeights& L = weights_.layers[il];
-  const int64_t q_dim = static_cast<int64_t>(q.size()) / n, k_dim = static_cast<int64_t>(k.size()) / n;
-  const int64_t v_dim = static_cast<int64_t>(v.size()) / n;
+  const int64_t q_dim = hp.n_head * hp.head_dim_k, k_dim = hp.n_embd_k_gqa(), v_dim = hp.n_embd_v_gqa();
   const bool fast = opt.path == kernels::MatmulPath::kFast;
   const WeightView* fused = !L.wqkv.empty()                        ? &L.wqkv
                             : fast && !L.qkv_stacked.empty()       ? &L.qkv_stacked
                                                                    : nullptr;
+  QkvRows r;
   if (fused == nullptr) {
-    matmul(L.wq, x, n, q.data(), opt.path, opt.n_threads);
-    matmul(L.wk, x, n, k.data(), opt.path, opt.n_threads);
-    matmul(L.wv, x, n, v.data(), opt.path, opt.n_threads);
+    scratch.q.resize(n * q_dim);
+    scratch.k.resize(n * k_dim);
+    scratch.v.resize(n * v_dim);
+    matmul(L.wq, x, n, scratch.q.data(), opt.path, opt.n_threads);
+    matmul(L.wk, x, n, scratch.k.data(), opt.path, opt.n_threads);
+    matmul(L.wv, x, n, scratch.v.data(), opt.path, opt.n_threads);
+    r = {scratch.q.data(), scratch.k.data(), scratch.v.data(), q_dim, k_dim, v_dim};
   } else {
-    std::vector<float>& qkv = scratch.qkv;  // [n, q | k | v]
-    qkv.resize(n * (q_dim + k_dim + v_dim));
-    matmul(*fused, x, n, qkv.data(), opt.path, opt.n_threads);
-    for (int64_t t = 0; t < n; ++t) {
-      const float* row = &qkv[t * (q_dim + k_dim + v_dim)];
-      std::copy(row, row + q_dim, &q[t * q_dim]);
-      std::copy(row + q_dim, row + q_dim + k_dim, &k[t * k_dim]);
-      std::copy(row + q_dim + k_dim, row + q_dim + k_dim + v_dim, &v[t * v_dim]);
-    }
+    const int64_t width = q_dim + k_dim + v_dim;  // [n, q | k | v], used in place
+    scratch.qkv.resize(n * width);
+    matmul(*fused, x, n, scratch.qkv.data(), opt.path, opt.n_threads);
+    float* row0 = scratch.qkv.data();
+    r = {row0, row0 + q_dim, row0 + q_dim + k_dim, width, width, width};
   }
-  add_bias(q.data(), L.bq, n);  // (absent for fused-qkv architectures)
-  add_bias(k.data(), L.bk, n);
-  add_bias(v.data(), L.bv, n);
+  add_bias(r.q, r.stride_q, L.bq, n);  // (absent for fused-qkv architectures)
+  add_bias(r.k, r.stride_k, L.bk, n);
+  add_bias(r.v, r.stride_v, L.bv, n);
+  return r;
 }
 
 // out[n, n_embd] = Wo · softmax(mask(Q·Kᵀ)) · V, each sequence over its own cache, after appending the batch's
@@ -190,107 +213,121 @@ void Model::attention(int il, const float* x, std::span<const SeqRows> seqs, int
   const LayerWeights& L = weights_.layers[il];
   const int64_t hd = hp.head_dim_k, hdv = hp.head_dim_v;
   const int64_t q_dim = hp.n_head * hd, k_dim = hp.n_embd_k_gqa(), v_dim = hp.n_embd_v_gqa();
-  std::vector<float>& q = scratch.q;
-  std::vector<float>& k = scratch.k;
-  std::vector<float>& v = scratch.v;
-  q.resize(n * q_dim);
-  k.resize(n * k_dim);
-  v.resize(n * v_dim);
-  project_qkv(il, x, n, opt, scratch);
+  const QkvRows r = project_qkv(il, x, n, opt, scratch);
   if (!L.q_norm.empty()) {  // per-head RMS norms: rows of hd values
-    rmsnorm_rows(q.data(), L.q_norm, n * hp.n_head, hd, hp.norm_eps, q.data());
-    rmsnorm_rows(k.data(), L.k_norm, n * hp.n_head_kv, hd, hp.norm_eps, k.data());
+    for (int64_t t = 0; t < n; ++t) {
+      float* qt = r.q + t * r.stride_q;
+      float* kt = r.k + t * r.stride_k;
+      rmsnorm_rows(qt, L.q_norm, hp.n_head, hd, hp.norm_eps, qt);
+      rmsnorm_rows(kt, L.k_norm, hp.n_head_kv, hd, hp.norm_eps, kt);
+    }
   }
   std::vector<float> cs(hp.n_rot);  // rope cos/sin for one position
   for (const SeqRows& s : seqs) {
     for (int64_t t = s.row0; t < s.row0 + s.n; ++t) {
       const int64_t pos = s.pos0 + (t - s.row0);
+      float* qt = r.q + t * r.stride_q;
+      float* kt = r.k + t * r.stride_k;
       kernels::rope_cache(L.rope, pos, cs.data());
-      kernels::rope_apply(L.rope, cs.data(), &q[t * q_dim], static_cast<int>(hp.n_head), static_cast<int>(hd));
-      kernels::rope_apply(L.rope, cs.data(), &k[t * k_dim], static_cast<int>(hp.n_head_kv), static_cast<int>(hd));
-      s.kv->store(il, pos, &k[t * k_dim], &v[t * v_dim]);
+      kernels::rope_apply(L.rope, cs.data(), qt, static_cast<int>(hp.n_head), static_cast<int>(hd));
+      kernels::rope_apply(L.rope, cs.data(), kt, static_cast<int>(hp.n_head_kv), static_cast<int>(hd));
+      s.kv->store(il, pos, kt, r.v + t * r.stride_v);
     }
   }
-  emit(opt, "Qcur", il, q, n);
-  emit(opt, "Kcur", il, k, n);
-  emit(opt, "Vcur", il, v, n);
+  emit_rows(opt, "Qcur", il, r.q, r.stride_q, q_dim, n);
+  emit_rows(opt, "Kcur", il, r.k, r.stride_k, k_dim, n);
+  emit_rows(opt, "Vcur", il, r.v, r.stride_v, v_dim, n);
   std::vector<float>& att = scratch.att;  // [n, n_head·hdv]
   att.resize(n * hp.n_head * hdv);
-  attend(il, q, seqs, n, opt, att);
+  attend(il, r.q, r.stride_q, seqs, n, opt, att);
   emit(opt, "kqv_out", il, att, n);
   matmul(L.wo, att.data(), n, out, opt.path, opt.n_threads);
   add_bias(out, L.bo, n);
 }
 
 // att[n, n_head·hdv] = softmax(mask(Q·Kᵀ)) · V per (row, head), each row against its own sequence's cache
-// (positions [0, pos] with causal and sliding-window masks). Work items are (row, head) pairs over the batch.
-void Model::attend(int il, const std::vector<float>& q, std::span<const SeqRows> seqs, int64_t n,
+// (positions [0, pos] with causal and sliding-window masks). Work items are (head, block of up to kQueryBlock
+// consecutive rows of one sequence): on the fast path a block's rows share every K/V row load
+// (kernels::dot_rows_multi_f32 / weighted_rows_multi_f32); the reference path runs its rows one at a time.
+void Model::attend(int il, const float* q, int64_t q_stride, std::span<const SeqRows> seqs, int64_t n,
                    const ForwardOptions& opt, std::vector<float>& att) const {
+  constexpr int64_t kQueryBlock = 16;
   const Hparams& hp = hparams_;
   const LayerWeights& L = weights_.layers[il];
   const int64_t hd = hp.head_dim_k, hdv = hp.head_dim_v;
-  const int64_t q_dim = hp.n_head * hd, k_dim = hp.n_embd_k_gqa(), v_dim = hp.n_embd_v_gqa();
+  const int64_t k_dim = hp.n_embd_k_gqa(), v_dim = hp.n_embd_v_gqa();
   // Each sequence's cache for this layer as f32 (pointers into an f32 cache; an f16 cache is converted).
   std::vector<std::vector<float>> k_scratch(seqs.size()), v_scratch(seqs.size());
   std::vector<const float*> keys(seqs.size()), values(seqs.size());
-  std::vector<int64_t> seq_of_row(n);
+  struct Block {
+    size_t seq;
+    int64_t t0, nq;  // batch rows [t0, t0 + nq)
+  };
+  std::vector<Block> blocks;
   int64_t max_keys = 0, total_work = 0;
   for (size_t s = 0; s < seqs.size(); ++s) {
     const int64_t n_keys = seqs[s].pos0 + seqs[s].n;
     keys[s] = seqs[s].kv->keys(il, n_keys, k_scratch[s]);
     values[s] = seqs[s].kv->values(il, n_keys, v_scratch[s]);
-    std::fill(seq_of_row.begin() + seqs[s].row0, seq_of_row.begin() + seqs[s].row0 + seqs[s].n,
-              static_cast<int64_t>(s));
+    for (int64_t t0 = seqs[s].row0; t0 < seqs[s].row0 + seqs[s].n; t0 += kQueryBlock) {
+      blocks.push_back({s, t0, std::min(kQueryBlock, seqs[s].row0 + seqs[s].n - t0)});
+    }
     max_keys = std::max(max_keys, n_keys);
     total_work += seqs[s].n * hp.n_head * n_keys * (hd + hdv);
   }
   const bool q_prescaled = arch_->q_scale_before_softcap;
+  const float scale = q_prescaled ? 1.0f : hp.attn_scale;
   const int64_t group = hp.n_head / hp.n_head_kv;  // query heads per KV head (GQA)
   const bool fast = opt.path == kernels::MatmulPath::kFast;  // SIMD dot / softmax / axpy (kernels/ops.h)
-  kernels::parallel_for(n * hp.n_head, opt.n_threads, total_work, [&](int64_t begin, int64_t end) {
-    std::vector<float> qh(hd), scores(max_keys);
-    for (int64_t th = begin; th < end; ++th) {
+  const int64_t n_blocks = static_cast<int64_t>(blocks.size());
+  const int64_t att_stride = hp.n_head * hdv;
+  kernels::parallel_for(n_blocks * hp.n_head, opt.n_threads, total_work, [&](int64_t begin, int64_t end) {
+    // qb: the block's query rows of one head [nq, hd]; sc: their scores [nq, max_keys].
+    std::vector<float> qb(kQueryBlock * hd), sc(kQueryBlock * max_keys);
+    for (int64_t item = begin; item < end; ++item) {
       // Head-major order: consecutive items share one head's K/V rows (n_keys x hd floats), which then stay in
-      // L2 instead of streaming every head's cache from L3 for every row.
-      const int64_t h = th / n, t = th % n, kvh = h / group;
-      const SeqRows& s = seqs[seq_of_row[t]];
-      const float* seq_keys = keys[seq_of_row[t]];
-      const float* seq_values = values[seq_of_row[t]];
-      const int64_t pos = s.pos0 + (t - s.row0);
+      // L2 instead of streaming every head's cache from L3 for every block.
+      const int64_t h = item / n_blocks, kvh = h / group;
+      const Block& b = blocks[item % n_blocks];
+      const SeqRows& s = seqs[b.seq];
+      const float* k = keys[b.seq] + kvh * hd;
+      const float* v = values[b.seq] + kvh * hdv;
+      const int64_t pos0 = s.pos0 + (b.t0 - s.row0);  // position of the block's first row
+      const int64_t n_keys = pos0 + b.nq;               // keys the last row sees
       const bool f16_cache = s.kv->type() == KvType::kF16;
-      std::copy(&q[t * q_dim + h * hd], &q[t * q_dim + h * hd] + hd, qh.begin());
-      if (q_prescaled) {
-        for (auto& e : qh) e *= hp.attn_scale;
-      }
-      if (f16_cache) kernels::round_to_f16(qh.data(), hd);  // ggml converts Q to f16 to meet an f16 K
-      const float scale = q_prescaled ? 1.0f : hp.attn_scale;
-      if (fast) kernels::dot_rows_f32(qh.data(), &seq_keys[kvh * hd], k_dim, pos + 1, hd, scores.data());
-      for (int64_t j = 0; j <= pos; ++j) {
-        if (L.is_swa && pos - j >= hp.n_swa) {
-          scores[j] = -std::numeric_limits<float>::infinity();
-          continue;
+      for (int64_t r = 0; r < b.nq; ++r) {
+        float* qr = &qb[r * hd];
+        std::copy(q + (b.t0 + r) * q_stride + h * hd, q + (b.t0 + r) * q_stride + (h + 1) * hd, qr);
+        if (q_prescaled) {
+          for (int64_t i = 0; i < hd; ++i) qr[i] *= hp.attn_scale;
         }
-        float sc = fast ? scores[j] : kernels::dot_f32(qh.data(), &seq_keys[j * k_dim + kvh * hd], hd);
-        if (hp.attn_softcap > 0) sc = std::tanh(sc / hp.attn_softcap) * hp.attn_softcap;
-        scores[j] = sc * scale;
+        if (f16_cache) kernels::round_to_f16(qr, hd);  // ggml converts Q to f16 to meet an f16 K
+      }
+      if (fast) kernels::dot_rows_multi_f32(qb.data(), hd, b.nq, k, k_dim, n_keys, hd, sc.data(), max_keys);
+      for (int64_t r = 0; r < b.nq; ++r) {
+        const int64_t pos = pos0 + r;
+        float* scores = &sc[r * max_keys];
+        for (int64_t j = 0; j <= pos; ++j) {
+          if (L.is_swa && pos - j >= hp.n_swa) {
+            scores[j] = -std::numeric_limits<float>::infinity();
+            continue;
+          }
+          float x = fast ? scores[j] : kernels::dot_f32(&qb[r * hd], k + j * k_dim, hd);
+          if (hp.attn_softcap > 0) x = std::tanh(x / hp.attn_softcap) * hp.attn_softcap;
+          scores[j] = x * scale;
+        }
+        if (fast) {
+          kernels::softmax_fast(scores, pos + 1);
+        } else {
+          kernels::softmax(scores, pos + 1);
+        }
+        if (f16_cache) kernels::round_to_f16(scores, pos + 1);  // ... and the probabilities to meet V
+        std::fill(scores + pos + 1, scores + n_keys, 0.0f);     // keys after this row's position
+        if (!fast) weighted_sum_reference(scores, v, v_dim, pos + 1, hdv, &att[(b.t0 + r) * att_stride + h * hdv]);
       }
       if (fast) {
-        kernels::softmax_fast(scores.data(), pos + 1);
-      } else {
-        kernels::softmax(scores.data(), pos + 1);
-      }
-      if (f16_cache) kernels::round_to_f16(scores.data(), pos + 1);  // ... and the probabilities to meet V
-      float* o = &att[t * hp.n_head * hdv + h * hdv];
-      if (fast) {
-        kernels::weighted_rows_f32(scores.data(), &seq_values[kvh * hdv], v_dim, pos + 1, hdv, o);
-        continue;
-      }
-      std::fill(o, o + hdv, 0.0f);
-      for (int64_t j = 0; j <= pos; ++j) {
-        const float p = scores[j];
-        if (p == 0.0f) continue;
-        const float* vj = &seq_values[j * v_dim + kvh * hdv];
-        for (int64_t i = 0; i < hdv; ++i) o[i] += p * vj[i];
+        kernels::weighted_rows_multi_f32(sc.data(), max_keys, b.nq, v, v_dim, n_keys, hdv,
+                                         &att[b.t0 * att_stride + h * hdv], att_stride);
       }
     }
   });
@@ -302,31 +339,33 @@ void Model::feed_forward(int il, const float* x, int64_t n, const ForwardOptions
   const LayerWeights& L = weights_.layers[il];
   const int64_t n_ff = hparams_.n_ff;
   std::vector<float>& gate = scratch.gate;  // [n, n_ff]
-  std::vector<float>& up = scratch.up;      // [n, n_ff]
   gate.resize(n * n_ff);
-  up.resize(n * n_ff);
+  auto activate = [&](const float* g, const float* u, int64_t count, float* h) {  // h = act(g) ⊙ u
+    if (arch_->activation == FfnActivation::kGelu) {
+      kernels::geglu(g, u, count, h);
+    } else {
+      kernels::swiglu(g, u, count, h);
+    }
+  };
+  std::vector<float>& hidden = gate;  // act(gate) ⊙ up: [n, n_ff]
   // [gate | up] rows in one matrix: stored fused (phi3), or stacked at load for the fast path.
   const WeightView* fused = L.ffn_gate.empty()                                                ? &L.ffn_up
                             : opt.path == kernels::MatmulPath::kFast && !L.gate_up_stacked.empty() ? &L.gate_up_stacked
                                                                                                    : nullptr;
   if (fused != nullptr) {
-    std::vector<float>& gate_up = scratch.gate_up;
+    std::vector<float>& gate_up = scratch.gate_up;  // [n, gate | up], activated row by row without a copy
     gate_up.resize(n * 2 * n_ff);
     matmul(*fused, x, n, gate_up.data(), opt.path, opt.n_threads);
     for (int64_t t = 0; t < n; ++t) {
       const float* row = &gate_up[t * 2 * n_ff];
-      std::copy(row, row + n_ff, &gate[t * n_ff]);
-      std::copy(row + n_ff, row + 2 * n_ff, &up[t * n_ff]);
+      activate(row, row + n_ff, n_ff, &hidden[t * n_ff]);
     }
   } else {
+    std::vector<float>& up = scratch.up;  // [n, n_ff]
+    up.resize(n * n_ff);
     matmul(L.ffn_gate, x, n, gate.data(), opt.path, opt.n_threads);
     matmul(L.ffn_up, x, n, up.data(), opt.path, opt.n_threads);
-  }
-  std::vector<float>& hidden = gate;  // act(gate) ⊙ up, in place: [n, n_ff]
-  if (arch_->activation == FfnActivation::kGelu) {
-    kernels::geglu(gate.data(), up.data(), n * n_ff, hidden.data());
-  } else {
-    kernels::swiglu(gate.data(), up.data(), n * n_ff, hidden.data());
+    activate(gate.data(), up.data(), n * n_ff, hidden.data());
   }
   emit(opt, "ffn_act", il, hidden, n);
   matmul(L.ffn_down, hidden.data(), n, out, opt.path, opt.n_threads);

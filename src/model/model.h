@@ -106,7 +106,13 @@ class Model {
   // Forward-pass stages (forward.cc). Scratch holds the per-layer activation buffers, allocated (and zeroed) once
   // per forward call rather than once per layer.
   struct Scratch;
-  void project_qkv(int il, const float* x, int64_t n, const ForwardOptions& opt, Scratch& scratch) const;
+  // Q, K and V of a batch: row t of each starts at ptr + t * stride (slices of one fused [n, q | k | v] buffer, or
+  // three separate buffers), so a fused projection needs no copy.
+  struct QkvRows {
+    float *q, *k, *v;
+    int64_t stride_q, stride_k, stride_v;
+  };
+  QkvRows project_qkv(int il, const float* x, int64_t n, const ForwardOptions& opt, Scratch& scratch) const;
   // A sequence's rows in the batch: rows [row0, row0 + n) of the activations sit at positions pos0.. of *kv.
   struct SeqRows {
     int64_t row0, n, pos0;
@@ -114,7 +120,7 @@ class Model {
   };
   void attention(int il, const float* x, std::span<const SeqRows> seqs, int64_t n, const ForwardOptions& opt,
                  Scratch& scratch, float* out) const;
-  void attend(int il, const std::vector<float>& q, std::span<const SeqRows> seqs, int64_t n,
+  void attend(int il, const float* q, int64_t q_stride, std::span<const SeqRows> seqs, int64_t n,
               const ForwardOptions& opt, std::vector<float>& att) const;
   void feed_forward(int il, const float* x, int64_t n, const ForwardOptions& opt, Scratch& scratch,
                     float* out) const;
