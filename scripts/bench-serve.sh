@@ -4,7 +4,7 @@
 # Starts a server (--parallel = the largest concurrency) on a free loopback port; for each concurrency runs that
 # many streaming /v1/completions at once (greedy, max_tokens TOKENS, different prompts) and prints completion
 # tokens / wall time, plus per-stream decode speed (tokens after the first / time after the first token).
-# Needs node >= 18 (fetch). The best of ROUNDS rounds is reported.
+# Needs node >= 18 (fetch). Rounds alternate over the concurrencies; each reports its median and range.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 pocket="${here}/../build/pocket"
@@ -12,7 +12,7 @@ model=""
 tokens=128
 threads=0
 concurrency="1 2 4 8"
-rounds=2
+rounds=5
 while getopts "b:m:n:t:c:r:" opt; do
   case "$opt" in
     b) pocket="$OPTARG" ;;
@@ -67,22 +67,29 @@ async function stream(i) {
   return { n: usage.completion_tokens, decode: (usage.completion_tokens - 1) / ((end - first) / 1000) };
 }
 await stream(0);  // warm-up
-const rows = [];
-for (const c of process.env.CONC.split(/\s+/).map(Number)) {
-  let best = null;
-  for (let r = 0; r < rounds; r++) {
+// Rounds alternate over the concurrencies (1, 2, 4, 8, 1, 2, ...) so that a slow spell of a shared machine falls
+// on all of them alike; each concurrency reports the median of its rounds and their range.
+const concs = process.env.CONC.split(/\s+/).map(Number);
+const runs = new Map(concs.map((c) => [c, []]));
+for (let r = 0; r < rounds; r++) {
+  for (const c of concs) {
     const t0 = performance.now();
     const res = await Promise.all(Array.from({ length: c }, (_, i) => stream(i)));
     const sec = (performance.now() - t0) / 1000;
     const n = res.reduce((a, x) => a + x.n, 0);
-    const row = { c, n, sec, agg: n / sec, per: res.reduce((a, x) => a + x.decode, 0) / c };
-    if (!best || row.agg > best.agg) best = row;
+    runs.get(c).push({ n, sec, agg: n / sec, per: res.reduce((a, x) => a + x.decode, 0) / c });
   }
-  rows.push(best);
 }
-console.log('streams  tokens  seconds  aggregate tok/s  per-stream decode tok/s  vs 1 stream');
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const rows = concs.map((c) => { const rs = runs.get(c), aggs = rs.map((x) => x.agg);
+  return { c, n: rs[0].n, agg: median(aggs), min: Math.min(...aggs), max: Math.max(...aggs),
+    per: median(rs.map((x) => x.per)) }; });
+console.log(`${rounds} alternating rounds; medians (min-max) of aggregate completion tok/s`);
+console.log('streams  tokens/round  aggregate tok/s (min-max)  per-stream decode tok/s  vs 1 stream');
 for (const r of rows) {
-  console.log(`${String(r.c).padStart(7)}  ${String(r.n).padStart(6)}  ${r.sec.toFixed(2).padStart(7)}  ` +
-    `${r.agg.toFixed(1).padStart(15)}  ${r.per.toFixed(1).padStart(23)}  ${(r.agg / rows[0].agg).toFixed(2).padStart(10)}x`);
+  const range = `(${r.min.toFixed(0)}-${r.max.toFixed(0)})`;
+  console.log(`${String(r.c).padStart(7)}  ${String(r.n).padStart(12)}  ${r.agg.toFixed(1).padStart(9)} ` +
+    `${range.padStart(15)}  ${r.per.toFixed(1).padStart(23)}  ${(r.agg / rows[0].agg).toFixed(2).padStart(10)}x`);
 }
 JS
