@@ -1,6 +1,8 @@
 // Model loading: architecture lookup, hyperparameters, and binding every tensor by name with shape checks.
 #include "model/model.h"
 
+#include <chrono>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -12,10 +14,25 @@ namespace {
 
 enum class Need { kRequired, kOptional };
 
+// Adds the wall time of its scope to *total (seconds).
+class ScopedSeconds {
+ public:
+  explicit ScopedSeconds(double* total) : total_(total), start_(std::chrono::steady_clock::now()) {}
+  ~ScopedSeconds() { *total_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+  ScopedSeconds(const ScopedSeconds&) = delete;
+  ScopedSeconds& operator=(const ScopedSeconds&) = delete;
+
+ private:
+  double* total_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 // Looks tensors up by name and checks their shape (ne0 first) and type against what the architecture expects.
 class Binder {
  public:
-  Binder(const GgufFile& file, const ArchSpec& arch) : file_(file), arch_(arch) {}
+  // Time spent repacking is added to *repack_seconds.
+  Binder(const GgufFile& file, const ArchSpec& arch, double* repack_seconds)
+      : file_(file), arch_(arch), repack_seconds_(repack_seconds) {}
 
   // A 2-D matrix [cols (ne0), rows (ne1)]. An absent optional tensor gives an empty view.
   Result<WeightView> matrix(const std::string& name, int64_t cols, int64_t rows, Need need) const {
@@ -28,7 +45,10 @@ class Binder {
     w.cols = cols;
     w.rows = rows;
     // Repacked for the SIMD target's kernels (kernels/packed.h); the embedding table only when it is the output.
-    if (name != "token_embd.weight") w.packed = kernels::pack_weight(w, physical_core_count());
+    if (name != "token_embd.weight") {
+      ScopedSeconds timer(repack_seconds_);
+      w.packed = kernels::pack_weight(w, physical_core_count());
+    }
     return w;
   }
 
@@ -71,6 +91,7 @@ class Binder {
 
   const GgufFile& file_;
   const ArchSpec& arch_;
+  double* repack_seconds_;
 };
 
 std::string blk(int il, std::string_view what) { return fmt::format("blk.{}.{}", il, what); }
@@ -107,7 +128,7 @@ Status Model::bind_weights() {
     return bad_input("{}: tensor 'token_embd.weight' has {} rows, expected the vocabulary size {} "
                      "(tokenizer.ggml.tokens)", file_.name(), hp.n_vocab, tokens->array_length());
   }
-  Binder bind(file_, *arch_);
+  Binder bind(file_, *arch_, &repack_seconds_);
   POCKET_ASSIGN_OR_RETURN(weights_.token_embd, bind.matrix("token_embd.weight", hp.n_embd, hp.n_vocab,
                                                            Need::kRequired));
   POCKET_ASSIGN_OR_RETURN(weights_.rope_freqs, bind.vector("rope_freqs.weight", hp.n_rot / 2, Need::kOptional));
@@ -116,6 +137,7 @@ Status Model::bind_weights() {
   if (weights_.output.empty()) {
     weights_.output = weights_.token_embd;
     weights_.tied_output = true;
+    ScopedSeconds timer(&repack_seconds_);
     weights_.output.packed = kernels::pack_weight(weights_.output, physical_core_count());
   }
   weights_.layers.resize(static_cast<size_t>(hp.n_layer));
@@ -127,7 +149,8 @@ namespace {
 
 // Stacks the packed copies of `parts` (projections of one input) into `out` for the fast path; the parts' own
 // packed copies are then dropped (the stacked one replaces them). Leaves everything as it is when they do not stack.
-void stack_fast_path(WeightView& out, std::initializer_list<WeightView*> parts) {
+void stack_fast_path(WeightView& out, std::initializer_list<WeightView*> parts, double* repack_seconds) {
+  ScopedSeconds timer(repack_seconds);
   std::vector<std::shared_ptr<const kernels::PackedWeight>> packed;
   int64_t rows = 0;
   for (WeightView* w : parts) {
@@ -148,7 +171,7 @@ void stack_fast_path(WeightView& out, std::initializer_list<WeightView*> parts) 
 Status Model::bind_layer(int il, LayerWeights& L) {
   const Hparams& hp = hparams_;
   const ArchSpec& a = *arch_;
-  Binder bind(file_, a);
+  Binder bind(file_, a, &repack_seconds_);
   const int64_t q_dim = hp.n_head * hp.head_dim_k, k_dim = hp.n_embd_k_gqa(), v_dim = hp.n_embd_v_gqa();
   const int64_t o_in = hp.n_head * hp.head_dim_v;
   const Need required = Need::kRequired, optional = Need::kOptional;
@@ -184,8 +207,8 @@ Status Model::bind_layer(int il, LayerWeights& L) {
                             bind.vector(blk(il, "post_attention_norm.weight"), hp.n_embd, required));
     POCKET_ASSIGN_OR_RETURN(L.post_ffn_norm, bind.vector(blk(il, "post_ffw_norm.weight"), hp.n_embd, required));
   }
-  stack_fast_path(L.qkv_stacked, {&L.wq, &L.wk, &L.wv});
-  stack_fast_path(L.gate_up_stacked, {&L.ffn_gate, &L.ffn_up});
+  stack_fast_path(L.qkv_stacked, {&L.wq, &L.wk, &L.wv}, &repack_seconds_);
+  stack_fast_path(L.gate_up_stacked, {&L.ffn_gate, &L.ffn_up}, &repack_seconds_);
   L.is_swa = hp.layer_is_swa(il);
   L.rope.style = a.rope_style;
   L.rope.n_rot = hp.n_rot;

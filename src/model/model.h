@@ -81,6 +81,8 @@ class Model {
   const Hparams& hparams() const { return hparams_; }
   const ModelWeights& weights() const { return weights_; }
   int64_t n_vocab() const { return hparams_.n_vocab; }
+  // Wall time load spent repacking weights for the SIMD kernels (kernels/packed.h), part of the load time.
+  double repack_seconds() const { return repack_seconds_; }
 
   // A KV cache for this model: n_ctx positions (0: the model's training context).
   KvCache make_cache(int64_t n_ctx, KvType type) const;
@@ -128,6 +130,7 @@ class Model {
   GgufFile file_;
   const ArchSpec* arch_;
   Hparams hparams_;
+  double repack_seconds_ = 0;
   ModelWeights weights_;
 };
 

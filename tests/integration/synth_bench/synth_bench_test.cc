@@ -163,6 +163,8 @@ TEST_F(SynthBench, BenchJsonHasEveryCliKeyWithSaneValues) {
     EXPECT_LE(med, hi);
   }
   EXPECT_GE(j["load_s"].get<double>(), 0);
+  EXPECT_GE(j["repack_s"].get<double>(), 0);  // F32 is not repacked: ~0
+  EXPECT_LE(j["repack_s"].get<double>(), j["load_s"].get<double>());
   EXPECT_GT(j["ttft_ms"].get<double>(), 0);
   EXPECT_GT(j["peak_rss_bytes"].get<int64_t>(), 1 << 20);
   ASSERT_TRUE(j["simd"].is_object());
@@ -189,6 +191,10 @@ TEST_F(SynthBench, BenchOnASynthesizedQuantizedModel) {
   EXPECT_EQ(j["threads"], 1);
   EXPECT_TRUE(j["simd"].contains("Q8_0"));
   EXPECT_GT(j["tg"]["median_tps"].get<double>(), 0);
+  if (j["active_target"] == "avx512") {  // Q8_0 is repacked into 16-row strips at load: a measurable part of it
+    EXPECT_GT(j["repack_s"].get<double>(), 0);
+    EXPECT_LT(j["repack_s"].get<double>(), j["load_s"].get<double>());
+  }
   EXPECT_EQ(run_command(pocket_bin() + " bench -r 0 -m " + path("q8.gguf")).exit_code, 2);
 }
 
