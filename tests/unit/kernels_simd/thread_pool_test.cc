@@ -32,23 +32,32 @@ TEST(ThreadPool, CoversEveryIndexOnce) {
   }
 }
 
-// Chunks are taken from a shared counter: while one thread is stuck in a slow chunk (as a worker the OS has
-// descheduled would be), the other thread runs all the remaining ones. A static split would leave half the work
-// with the stuck thread.
+// Chunks are taken from a shared counter: while one thread is stuck in a chunk (as a worker the OS has
+// descheduled would be), the other thread runs all the remaining ones. The stuck chunk waits until the other
+// seven are done (up to 20 s, so a loaded or emulated machine that is slow to wake the worker still passes); with a
+// static split the other thread would stop after its own half and the wait would time out.
 TEST(ThreadPool, OthersTakeTheChunksOfAStalledThread) {
   ThreadPool pool(2);
   for (int rep = 0; rep < 3; ++rep) {
     std::mutex mu;
     std::vector<std::thread::id> runner(8);
     std::atomic<bool> first{true};
+    std::atomic<int> others_done{0};
     pool.parallel_for(8, [&](int64_t b, int64_t e) {
-      if (first.exchange(false)) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (first.exchange(false)) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (others_done.load() < 7 && std::chrono::steady_clock::now() < deadline) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+      } else {
+        others_done += static_cast<int>(e - b);
+      }
       std::lock_guard lock(mu);
       for (int64_t i = b; i < e; ++i) runner[static_cast<size_t>(i)] = std::this_thread::get_id();
     });
     int64_t by_first = 0;
     for (const auto& id : runner) by_first += id == runner[0] ? 1 : 0;
-    // Index 0 is in the first chunk taken, the one that slept; its thread ran nothing else.
+    // Index 0 is in the first chunk taken, the stuck one; its thread ran nothing else.
     EXPECT_EQ(by_first, 1) << "rep " << rep;
   }
 }
