@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "kernels/dispatch.h"
 #include "kernels/matmul.h"
@@ -15,6 +16,10 @@ float avx512_dot(const float* a, const float* b, int64_t n);
 void avx512_axpy(float alpha, const float* x, float* y, int64_t n);
 void avx512_softmax(float* x, int64_t n);
 void avx512_dot_rows(const float* q, const float* k, int64_t k_stride, int64_t n_keys, int64_t hd, float* out);
+void avx512_dot_rows_f16(const float* q, const uint16_t* k, int64_t k_stride, int64_t n_keys, int64_t hd,
+                         float* out);
+void avx512_weighted_rows_f16(const float* p, const uint16_t* v, int64_t v_stride, int64_t n, int64_t hdv,
+                              float* out);
 void avx512_weighted_rows(const float* p, const float* v, int64_t v_stride, int64_t n, int64_t hdv, float* out);
 void avx512_dot_rows_multi(const float* q, int64_t q_stride, int64_t nq, const float* k, int64_t k_stride,
                            int64_t n_keys, int64_t hd, float* scores, int64_t s_stride);
@@ -86,6 +91,28 @@ void weighted_rows_multi_f32(const float* p, int64_t p_stride, int64_t nq, const
       for (int64_t i = 0; i < hdv; ++i) o[i] += pr[j] * v[j * v_stride + i];
     }
   }
+}
+
+void dot_rows_f16(const float* q, const uint16_t* k, int64_t k_stride, int64_t n_keys, int64_t hd, float* scores) {
+#if defined(POCKET_HAVE_AVX512)
+  if (use_avx512()) return simd::avx512_dot_rows_f16(q, k, k_stride, n_keys, hd, scores);
+#endif
+  std::vector<float> row(static_cast<size_t>(hd));
+  for (int64_t j = 0; j < n_keys; ++j) {
+    for (int64_t i = 0; i < hd; ++i) row[i] = half_to_float(k[j * k_stride + i]);
+    dot_rows_f32(q, row.data(), hd, 1, hd, scores + j);
+  }
+}
+
+void weighted_rows_f16(const float* p, const uint16_t* v, int64_t v_stride, int64_t n, int64_t hdv, float* out) {
+#if defined(POCKET_HAVE_AVX512)
+  if (use_avx512()) return simd::avx512_weighted_rows_f16(p, v, v_stride, n, hdv, out);
+#endif
+  std::vector<float> rows(static_cast<size_t>(n * hdv));  // [n, hdv] converted: the f32 helper's order
+  for (int64_t j = 0; j < n; ++j) {
+    for (int64_t i = 0; i < hdv; ++i) rows[j * hdv + i] = half_to_float(v[j * v_stride + i]);
+  }
+  weighted_rows_f32(p, rows.data(), hdv, n, hdv, out);
 }
 
 void softmax_fast(float* x, int64_t n) {

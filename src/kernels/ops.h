@@ -69,6 +69,11 @@ void dot_rows_multi_f32(const float* q, int64_t q_stride, int64_t nq, const floa
 void weighted_rows_multi_f32(const float* p, int64_t p_stride, int64_t nq, const float* v, int64_t v_stride,
                              int64_t n_keys, int64_t hdv, float* out, int64_t out_stride);
 
+// The same two over an f16 cache (K/V rows of IEEE half values, converted exactly as they are read): the result
+// is bit-identical to converting the rows to f32 and calling dot_rows_f32 / weighted_rows_f32, without the copy.
+void dot_rows_f16(const float* q, const uint16_t* k, int64_t k_stride, int64_t n_keys, int64_t hd, float* scores);
+void weighted_rows_f16(const float* p, const uint16_t* v, int64_t v_stride, int64_t n, int64_t hdv, float* out);
+
 // Rounds x[n] through f16 in place (what ggml does when an f32 operand meets an f16 one).
 void round_to_f16(float* x, int64_t n);
 

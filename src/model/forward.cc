@@ -60,6 +60,33 @@ void weighted_sum_reference(const float* p, const float* v, int64_t v_stride, in
   }
 }
 
+// What turns one query row's raw scores into attention probabilities.
+struct ScoreRule {
+  int64_t window;   // sliding window (keys with pos - j >= window are masked), or -1
+  float softcap;    // tanh soft cap (0: none)
+  float scale;      // applied after the cap (1 when Q was prescaled)
+};
+
+// scores[0..pos] = softmax(scale · softcap(raw)) with the window mask; rounded through f16 to meet an f16 V cache
+// (as ggml does).
+void scores_to_probabilities(const ScoreRule& rule, int64_t pos, bool fast, bool f16_cache, float* scores) {
+  for (int64_t j = 0; j <= pos; ++j) {
+    if (rule.window >= 0 && pos - j >= rule.window) {
+      scores[j] = -std::numeric_limits<float>::infinity();
+      continue;
+    }
+    float x = scores[j];
+    if (rule.softcap > 0) x = std::tanh(x / rule.softcap) * rule.softcap;
+    scores[j] = x * rule.scale;
+  }
+  if (fast) {
+    kernels::softmax_fast(scores, pos + 1);
+  } else {
+    kernels::softmax(scores, pos + 1);
+  }
+  if (f16_cache) kernels::round_to_f16(scores, pos + 1);
+}
+
 }  // namespace
 
 Status Model::forward(std::span<const int32_t> tokens, KvCache& kv, const ForwardOptions& opt,
@@ -239,7 +266,7 @@ void Model::attention(int il, const float* x, std::span<const SeqRows> seqs, int
   emit_rows(opt, "Vcur", il, r.v, r.stride_v, v_dim, n);
   std::vector<float>& att = scratch.att;  // [n, n_head·hdv]
   att.resize(n * hp.n_head * hdv);
-  attend(il, r.q, r.stride_q, seqs, n, opt, att);
+  attend(il, r.q, r.stride_q, seqs, opt, att);
   emit(opt, "kqv_out", il, att, n);
   matmul(L.wo, att.data(), n, out, opt.path, opt.n_threads);
   add_bias(out, L.bo, n);
@@ -249,16 +276,20 @@ void Model::attention(int il, const float* x, std::span<const SeqRows> seqs, int
 // (positions [0, pos] with causal and sliding-window masks). Work items are (head, block of up to kQueryBlock
 // consecutive rows of one sequence): on the fast path a block's rows share every K/V row load
 // (kernels::dot_rows_multi_f32 / weighted_rows_multi_f32); the reference path runs its rows one at a time.
-void Model::attend(int il, const float* q, int64_t q_stride, std::span<const SeqRows> seqs, int64_t n,
+void Model::attend(int il, const float* q, int64_t q_stride, std::span<const SeqRows> seqs,
                    const ForwardOptions& opt, std::vector<float>& att) const {
   constexpr int64_t kQueryBlock = 16;
   const Hparams& hp = hparams_;
   const LayerWeights& L = weights_.layers[il];
   const int64_t hd = hp.head_dim_k, hdv = hp.head_dim_v;
   const int64_t k_dim = hp.n_embd_k_gqa(), v_dim = hp.n_embd_v_gqa();
-  // Each sequence's cache for this layer as f32 (pointers into an f32 cache; an f16 cache is converted).
+  // Each sequence's cache for this layer as f32 (pointers into an f32 cache; an f16 cache is converted), except
+  // that on the fast path a one-row sequence (a decode step) reads an f16 cache in place (keys16 / values16):
+  // converting its whole cache per layer per token would cost more than the attention itself.
   std::vector<std::vector<float>> k_scratch(seqs.size()), v_scratch(seqs.size());
-  std::vector<const float*> keys(seqs.size()), values(seqs.size());
+  std::vector<const float*> keys(seqs.size(), nullptr), values(seqs.size(), nullptr);
+  std::vector<const uint16_t*> keys16(seqs.size(), nullptr), values16(seqs.size(), nullptr);
+  const bool fast = opt.path == kernels::MatmulPath::kFast;  // SIMD dot / softmax / axpy (kernels/ops.h)
   struct Block {
     size_t seq;
     int64_t t0, nq;  // batch rows [t0, t0 + nq)
@@ -267,8 +298,13 @@ void Model::attend(int il, const float* q, int64_t q_stride, std::span<const Seq
   int64_t max_keys = 0, total_work = 0;
   for (size_t s = 0; s < seqs.size(); ++s) {
     const int64_t n_keys = seqs[s].pos0 + seqs[s].n;
-    keys[s] = seqs[s].kv->keys(il, n_keys, k_scratch[s]);
-    values[s] = seqs[s].kv->values(il, n_keys, v_scratch[s]);
+    if (fast && seqs[s].n == 1 && seqs[s].kv->type() == KvType::kF16) {
+      keys16[s] = seqs[s].kv->keys_f16(il);
+      values16[s] = seqs[s].kv->values_f16(il);
+    } else {
+      keys[s] = seqs[s].kv->keys(il, n_keys, k_scratch[s]);
+      values[s] = seqs[s].kv->values(il, n_keys, v_scratch[s]);
+    }
     for (int64_t t0 = seqs[s].row0; t0 < seqs[s].row0 + seqs[s].n; t0 += kQueryBlock) {
       blocks.push_back({s, t0, std::min(kQueryBlock, seqs[s].row0 + seqs[s].n - t0)});
     }
@@ -276,9 +312,8 @@ void Model::attend(int il, const float* q, int64_t q_stride, std::span<const Seq
     total_work += seqs[s].n * hp.n_head * n_keys * (hd + hdv);
   }
   const bool q_prescaled = arch_->q_scale_before_softcap;
-  const float scale = q_prescaled ? 1.0f : hp.attn_scale;
+  const ScoreRule score_rule{L.is_swa ? hp.n_swa : -1, hp.attn_softcap, q_prescaled ? 1.0f : hp.attn_scale};
   const int64_t group = hp.n_head / hp.n_head_kv;  // query heads per KV head (GQA)
-  const bool fast = opt.path == kernels::MatmulPath::kFast;  // SIMD dot / softmax / axpy (kernels/ops.h)
   const int64_t n_blocks = static_cast<int64_t>(blocks.size());
   const int64_t att_stride = hp.n_head * hdv;
   kernels::parallel_for(n_blocks * hp.n_head, opt.n_threads, total_work, [&](int64_t begin, int64_t end) {
@@ -290,8 +325,9 @@ void Model::attend(int il, const float* q, int64_t q_stride, std::span<const Seq
       const int64_t h = item / n_blocks, kvh = h / group;
       const Block& b = blocks[item % n_blocks];
       const SeqRows& s = seqs[b.seq];
-      const float* k = keys[b.seq] + kvh * hd;
-      const float* v = values[b.seq] + kvh * hdv;
+      const bool in_place_f16 = keys16[b.seq] != nullptr;  // one row (see above)
+      const float* k = in_place_f16 ? nullptr : keys[b.seq] + kvh * hd;
+      const float* v = in_place_f16 ? nullptr : values[b.seq] + kvh * hdv;
       const int64_t pos0 = s.pos0 + (b.t0 - s.row0);  // position of the block's first row
       const int64_t n_keys = pos0 + b.nq;               // keys the last row sees
       const bool f16_cache = s.kv->type() == KvType::kF16;
@@ -303,31 +339,28 @@ void Model::attend(int il, const float* q, int64_t q_stride, std::span<const Seq
         }
         if (f16_cache) kernels::round_to_f16(qr, hd);  // ggml converts Q to f16 to meet an f16 K
       }
-      if (fast) kernels::dot_rows_multi_f32(qb.data(), hd, b.nq, k, k_dim, n_keys, hd, sc.data(), max_keys);
+      // Raw scores [nq, n_keys] (row r is valid up to its position pos0 + r), then per row the probabilities.
+      if (in_place_f16) {
+        kernels::dot_rows_f16(qb.data(), keys16[b.seq] + kvh * hd, k_dim, n_keys, hd, sc.data());
+      } else if (fast) {
+        kernels::dot_rows_multi_f32(qb.data(), hd, b.nq, k, k_dim, n_keys, hd, sc.data(), max_keys);
+      } else {
+        for (int64_t r = 0; r < b.nq; ++r) {
+          for (int64_t j = 0; j <= pos0 + r; ++j) sc[r * max_keys + j] = kernels::dot_f32(&qb[r * hd], k + j * k_dim, hd);
+        }
+      }
       for (int64_t r = 0; r < b.nq; ++r) {
         const int64_t pos = pos0 + r;
         float* scores = &sc[r * max_keys];
-        for (int64_t j = 0; j <= pos; ++j) {
-          if (L.is_swa && pos - j >= hp.n_swa) {
-            scores[j] = -std::numeric_limits<float>::infinity();
-            continue;
-          }
-          float x = fast ? scores[j] : kernels::dot_f32(&qb[r * hd], k + j * k_dim, hd);
-          if (hp.attn_softcap > 0) x = std::tanh(x / hp.attn_softcap) * hp.attn_softcap;
-          scores[j] = x * scale;
-        }
-        if (fast) {
-          kernels::softmax_fast(scores, pos + 1);
-        } else {
-          kernels::softmax(scores, pos + 1);
-        }
-        if (f16_cache) kernels::round_to_f16(scores, pos + 1);  // ... and the probabilities to meet V
-        std::fill(scores + pos + 1, scores + n_keys, 0.0f);     // keys after this row's position
+        scores_to_probabilities(score_rule, pos, fast, f16_cache, scores);
+        std::fill(scores + pos + 1, scores + n_keys, 0.0f);  // keys after this row's position
         if (!fast) weighted_sum_reference(scores, v, v_dim, pos + 1, hdv, &att[(b.t0 + r) * att_stride + h * hdv]);
       }
-      if (fast) {
-        kernels::weighted_rows_multi_f32(sc.data(), max_keys, b.nq, v, v_dim, n_keys, hdv,
-                                         &att[b.t0 * att_stride + h * hdv], att_stride);
+      float* out = &att[b.t0 * att_stride + h * hdv];
+      if (in_place_f16) {
+        kernels::weighted_rows_f16(sc.data(), values16[b.seq] + kvh * hdv, v_dim, n_keys, hdv, out);
+      } else if (fast) {
+        kernels::weighted_rows_multi_f32(sc.data(), max_keys, b.nq, v, v_dim, n_keys, hdv, out, att_stride);
       }
     }
   });

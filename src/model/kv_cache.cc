@@ -59,4 +59,12 @@ const float* KvCache::values(int64_t layer, int64_t n, std::vector<float>& scrat
   return view(v32_, v16_, static_cast<size_t>(layer * n_ctx_ * v_row_), static_cast<size_t>(n * v_row_), scratch);
 }
 
+const uint16_t* KvCache::keys_f16(int64_t layer) const {
+  return k16_.empty() ? nullptr : k16_.data() + layer * n_ctx_ * k_row_;
+}
+
+const uint16_t* KvCache::values_f16(int64_t layer) const {
+  return v16_.empty() ? nullptr : v16_.data() + layer * n_ctx_ * v_row_;
+}
+
 }  // namespace pocket

@@ -35,6 +35,9 @@ class KvCache {
   // an f16 cache is converted into `scratch`.
   const float* keys(int64_t layer, int64_t n, std::vector<float>& scratch) const;
   const float* values(int64_t layer, int64_t n, std::vector<float>& scratch) const;
+  // An f16 cache's rows of one layer in place ([n_ctx, k_row] / [n_ctx, v_row] IEEE halves); nullptr for f32.
+  const uint16_t* keys_f16(int64_t layer) const;
+  const uint16_t* values_f16(int64_t layer) const;
 
  private:
   int64_t n_layer_, n_ctx_, k_row_, v_row_;

@@ -122,8 +122,8 @@ class Model {
   };
   void attention(int il, const float* x, std::span<const SeqRows> seqs, int64_t n, const ForwardOptions& opt,
                  Scratch& scratch, float* out) const;
-  void attend(int il, const float* q, int64_t q_stride, std::span<const SeqRows> seqs, int64_t n,
-              const ForwardOptions& opt, std::vector<float>& att) const;
+  void attend(int il, const float* q, int64_t q_stride, std::span<const SeqRows> seqs, const ForwardOptions& opt,
+              std::vector<float>& att) const;
   void feed_forward(int il, const float* x, int64_t n, const ForwardOptions& opt, Scratch& scratch,
                     float* out) const;
 

@@ -1,9 +1,12 @@
 // AVX-512 f32 helpers of the fast attention path (ops.h: dot_f32_fast, axpy_f32, softmax_fast, dot_rows_f32,
-// weighted_rows_f32 and their multi-row variants).
+// weighted_rows_f32, their multi-row variants, and the f16-cache variants dot_rows_f16 / weighted_rows_f16).
 #include <immintrin.h>
 
 #include <cstdint>
 #include <limits>
+#include <vector>
+
+#include "tensor/half.h"
 
 namespace pocket::kernels::simd {
 
@@ -107,40 +110,52 @@ inline __m512 hsum16(const __m512 r[16]) {
   return _mm512_add_ps(_mm512_shuffle_f32x4(v01, v23, 0x88), _mm512_shuffle_f32x4(v01, v23, 0xDD));
 }
 
-template <int NV>
-void dot_rows_nv(const float* q, const float* k, int64_t k_stride, int64_t n_keys, float* out) {
+// 16 K/V values as f32: f32 rows are loaded, f16 rows (an f16 KV cache) converted exactly on the way in, so the
+// f16 kernels do the very arithmetic of the f32 ones on the converted values.
+inline __m512 load16(const float* x) { return _mm512_loadu_ps(x); }
+inline __m512 load16(const uint16_t* x) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)));
+}
+
+template <int NV, class T>
+void dot_rows_nv(const float* q, const T* k, int64_t k_stride, int64_t n_keys, float* out) {
   __m512 qv[NV];
   for (int v = 0; v < NV; ++v) qv[v] = _mm512_loadu_ps(q + 16 * v);
   int64_t j = 0;
   for (; j + 16 <= n_keys; j += 16) {
     __m512 r[16];
     for (int i = 0; i < 16; ++i) {
-      const float* kj = k + (j + i) * k_stride;
-      __m512 acc = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kj));
-      for (int v = 1; v < NV; ++v) acc = _mm512_fmadd_ps(qv[v], _mm512_loadu_ps(kj + 16 * v), acc);
+      const T* kj = k + (j + i) * k_stride;
+      __m512 acc = _mm512_mul_ps(qv[0], load16(kj));
+      for (int v = 1; v < NV; ++v) acc = _mm512_fmadd_ps(qv[v], load16(kj + 16 * v), acc);
       r[i] = acc;
     }
     _mm512_storeu_ps(out + j, hsum16(r));
   }
   for (; j < n_keys; ++j) {
-    const float* kj = k + j * k_stride;
-    __m512 acc = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kj));
-    for (int v = 1; v < NV; ++v) acc = _mm512_fmadd_ps(qv[v], _mm512_loadu_ps(kj + 16 * v), acc);
+    const T* kj = k + j * k_stride;
+    __m512 acc = _mm512_mul_ps(qv[0], load16(kj));
+    for (int v = 1; v < NV; ++v) acc = _mm512_fmadd_ps(qv[v], load16(kj + 16 * v), acc);
     out[j] = _mm512_reduce_add_ps(acc);
   }
 }
 
-template <int NV>
-void weighted_rows_nv(const float* p, const float* v, int64_t v_stride, int64_t n, float* out) {
+template <int NV, class T>
+void weighted_rows_nv(const float* p, const T* v, int64_t v_stride, int64_t n, float* out) {
   __m512 acc[NV];
   for (int i = 0; i < NV; ++i) acc[i] = _mm512_setzero_ps();
   for (int64_t j = 0; j < n; ++j) {
     if (p[j] == 0.0f) continue;
     const __m512 pj = _mm512_set1_ps(p[j]);
-    const float* vj = v + j * v_stride;
-    for (int i = 0; i < NV; ++i) acc[i] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vj + 16 * i), acc[i]);
+    const T* vj = v + j * v_stride;
+    for (int i = 0; i < NV; ++i) acc[i] = _mm512_fmadd_ps(pj, load16(vj + 16 * i), acc[i]);
   }
   for (int i = 0; i < NV; ++i) _mm512_storeu_ps(out + 16 * i, acc[i]);
+}
+
+// hd x f16 -> f32 for the head sizes without an NV kernel.
+void widen(const uint16_t* x, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = half_to_float(x[i]);
 }
 
 }  // namespace
@@ -165,6 +180,40 @@ void avx512_weighted_rows(const float* p, const float* v, int64_t v_stride, int6
       for (int64_t j = 0; j < n; ++j) {
         if (p[j] != 0.0f) avx512_axpy(p[j], v + j * v_stride, out, hdv);
       }
+  }
+}
+
+void avx512_dot_rows_f16(const float* q, const uint16_t* k, int64_t k_stride, int64_t n_keys, int64_t hd,
+                         float* out) {
+  switch (hd) {
+    case 64: dot_rows_nv<4>(q, k, k_stride, n_keys, out); return;
+    case 128: dot_rows_nv<8>(q, k, k_stride, n_keys, out); return;
+    case 256: dot_rows_nv<16>(q, k, k_stride, n_keys, out); return;
+    default: {
+      std::vector<float> row(static_cast<size_t>(hd));
+      for (int64_t j = 0; j < n_keys; ++j) {
+        widen(k + j * k_stride, hd, row.data());
+        out[j] = avx512_dot(q, row.data(), hd);
+      }
+    }
+  }
+}
+
+void avx512_weighted_rows_f16(const float* p, const uint16_t* v, int64_t v_stride, int64_t n, int64_t hdv,
+                              float* out) {
+  switch (hdv) {
+    case 64: weighted_rows_nv<4>(p, v, v_stride, n, out); return;
+    case 128: weighted_rows_nv<8>(p, v, v_stride, n, out); return;
+    case 256: weighted_rows_nv<16>(p, v, v_stride, n, out); return;
+    default: {
+      std::vector<float> row(static_cast<size_t>(hdv));
+      for (int64_t i = 0; i < hdv; ++i) out[i] = 0.0f;
+      for (int64_t j = 0; j < n; ++j) {
+        if (p[j] == 0.0f) continue;
+        widen(v + j * v_stride, hdv, row.data());
+        avx512_axpy(p[j], row.data(), out, hdv);
+      }
+    }
   }
 }
 

@@ -12,6 +12,7 @@
 
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "tensor/half.h"
 
 namespace pocket::kernels {
 namespace {
@@ -138,6 +139,32 @@ TEST(FastOps, WeightedRowsMultiMatchDoubleSum) {
                            },
                            fmt::format("weighted hdv={} nq={} n={}", hdv, nq, n_keys));
       }
+    }
+  }
+}
+
+// The f16-cache helpers read half values in place; they must give exactly what converting the rows to f32 and
+// calling the f32 helpers gives (the decode path uses one, the prompt path the other, on the same cache).
+TEST(FastOps, F16RowsEqualConvertedF32Rows) {
+  std::mt19937 rng(8);
+  for (int64_t hd : {64, 128, 256, 80, 7}) {
+    for (int64_t n : {1, 15, 16, 17, 100}) {
+      const int64_t stride = hd * 3 + 5;
+      const auto q = randoms(hd, rng);
+      auto p = randoms(n, rng);
+      p[n / 2] = 0.0f;
+      const auto raw = randoms(stride * n, rng);
+      std::vector<uint16_t> half(raw.size());
+      std::vector<float> widened(raw.size());
+      for (size_t i = 0; i < raw.size(); ++i) half[i] = float_to_half(raw[i]), widened[i] = half_to_float(half[i]);
+      std::vector<float> got(static_cast<size_t>(n)), want(static_cast<size_t>(n));
+      dot_rows_f16(q.data(), half.data(), stride, n, hd, got.data());
+      dot_rows_f32(q.data(), widened.data(), stride, n, hd, want.data());
+      for (int64_t j = 0; j < n; ++j) ASSERT_EQ(got[j], want[j]) << "dot hd=" << hd << " n=" << n << " j=" << j;
+      std::vector<float> out(static_cast<size_t>(hd)), out_want(static_cast<size_t>(hd));
+      weighted_rows_f16(p.data(), half.data(), stride, n, hd, out.data());
+      weighted_rows_f32(p.data(), widened.data(), stride, n, hd, out_want.data());
+      for (int64_t i = 0; i < hd; ++i) ASSERT_EQ(out[i], out_want[i]) << "weighted hd=" << hd << " n=" << n << " i=" << i;
     }
   }
 }
