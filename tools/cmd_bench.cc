@@ -38,6 +38,7 @@ struct BenchOptions {
   int64_t n_gen = 128;
   int reps = 5;
   int threads = 0;
+  std::string kv_type = "f32";
   bool as_json = false;
   double cost_per_hour = 0, watts = 0, kwh_price = 0;
 };
@@ -188,6 +189,8 @@ int run_bench(const BenchOptions& o) {
     return report_error(bad_input("--watts and --kwh-price go together and must be positive; "
                                   "--cost-per-hour must be positive"));
   }
+  const auto kv_type = kv_type_from_flag(o.kv_type);
+  if (!kv_type.ok()) return report_error(kv_type.status());
   auto t_load = Clock::now();
   auto file = open_model_file(o.model);
   if (!file.ok()) return report_error(file.status());
@@ -202,6 +205,7 @@ int run_bench(const BenchOptions& o) {
   SessionOptions so;
   so.n_ctx = std::max<int64_t>(std::max(o.n_prompt, o.n_gen), 32) + 8;
   so.n_threads = o.threads;
+  so.kv_type = *kv_type;
   Session session(*model, so);
   Timings tm;
   if (Status st = run_reps(session, o, (*model)->n_vocab(), tm); !st.ok()) return report_error(st);
@@ -224,6 +228,7 @@ int run_bench(const BenchOptions& o) {
             {"tg", tps_json(o.n_gen, tm.tg_tps)},
             {"load_s", load_s},
             {"repack_s", (*model)->repack_seconds()},
+            {"kv_type", o.kv_type},
             {"ttft_ms", stats(tm.pp_seconds).median * 1e3},
             {"peak_rss_bytes", rss},
             {"simd", simd},
@@ -265,6 +270,7 @@ const CommandRegistration kBench(
       app.add_option("-n,--n-gen", o->n_gen, "tokens decoded one at a time (default 128)");
       app.add_option("-r,--repetitions", o->reps, "repetitions after the warm-up (default 5)");
       app.add_option("-t,--threads", o->threads, "threads (default: all)");
+      app.add_option("--kv-type", o->kv_type, "KV cache type: f32 (default) or f16 (llama-bench's default)");
       app.add_flag("--json", o->as_json, "print one JSON object");
       app.add_option("--cost-per-hour", o->cost_per_hour, "machine cost in USD per hour");
       app.add_option("--watts", o->watts, "power draw in W (with --kwh-price)");

@@ -377,13 +377,12 @@ class Chat {
 };
 
 Result<SessionOptions> chat_session_options(const ChatOptions& o) {
-  if (o.kv_type != "f32" && o.kv_type != "f16") return bad_input("--kv-type: '{}' is not f32 or f16", o.kv_type);
   if (o.ctx < 0) return bad_input("--ctx: {} is negative", o.ctx);
   if (o.threads < 0) return bad_input("--threads: {} is negative", o.threads);
   if (o.delay_ms < 0 || o.delay_ms > 60'000) return bad_input("--delay-ms: {} is not in 0..60000", o.delay_ms);
   SessionOptions so;
   so.n_ctx = o.ctx;
-  so.kv_type = o.kv_type == "f16" ? KvType::kF16 : KvType::kF32;
+  POCKET_ASSIGN_OR_RETURN(so.kv_type, kv_type_from_flag(o.kv_type));
   so.n_threads = o.threads;
   return so;
 }

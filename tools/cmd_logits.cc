@@ -72,9 +72,8 @@ float margin(std::span<const float> row) {
 int run_logits(const LogitsOptions& o) {
   auto ids = parse_tokens(o.tokens);
   if (!ids.ok()) return report_error(ids.status());
-  if (o.kv_type != "f32" && o.kv_type != "f16") {
-    return report_error(bad_input("--kv-type: '{}' is not f32 or f16", o.kv_type));
-  }
+  const auto kv_type = kv_type_from_flag(o.kv_type);
+  if (!kv_type.ok()) return report_error(kv_type.status());
   if (o.path != "fast" && o.path != "exact") {
     return report_error(bad_input("--path: '{}' is not fast or exact", o.path));
   }
@@ -90,7 +89,7 @@ int run_logits(const LogitsOptions& o) {
     return report_error(bad_input("--tokens: {} prompt tokens + {} greedy steps need {} positions, more than the "
                                   "context size {}", ids->size(), std::max(o.greedy - 1, 0), needed, n_ctx));
   }
-  KvCache kv = m.make_cache(n_ctx, o.kv_type == "f16" ? KvType::kF16 : KvType::kF32);
+  KvCache kv = m.make_cache(n_ctx, *kv_type);
   ForwardOptions fo;
   fo.path = o.path == "exact" ? kernels::MatmulPath::kExact : kernels::MatmulPath::kFast;
   fo.n_threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

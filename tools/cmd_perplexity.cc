@@ -109,7 +109,6 @@ void print_kl(const KlResult& r) {
 }
 
 Result<PerplexityOptions> engine_options(const PplOptions& o) {
-  if (o.kv_type != "f32" && o.kv_type != "f16") return bad_input("--kv-type: '{}' is not f32 or f16", o.kv_type);
   if (o.path != "fast" && o.path != "exact") return bad_input("--path: '{}' is not fast or exact", o.path);
   if (o.n_batch < 1) return bad_input("-b: batch size {} must be at least 1", o.n_batch);
   if (o.kld && o.kld_base.empty()) {
@@ -120,7 +119,7 @@ Result<PerplexityOptions> engine_options(const PplOptions& o) {
   p.n_ctx = o.n_ctx;
   p.n_batch = o.n_batch;
   p.max_chunks = o.chunks;
-  p.kv_type = o.kv_type == "f32" ? KvType::kF32 : KvType::kF16;
+  POCKET_ASSIGN_OR_RETURN(p.kv_type, kv_type_from_flag(o.kv_type));
   p.path = o.path == "exact" ? kernels::MatmulPath::kExact : kernels::MatmulPath::kFast;
   p.n_threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   p.progress = progress_printer();

@@ -64,12 +64,11 @@ void print_stats(double load_s, const GenerationStats& s) {
 }
 
 Result<SessionOptions> session_options(const RunOptions& o) {
-  if (o.kv_type != "f32" && o.kv_type != "f16") return bad_input("--kv-type: '{}' is not f32 or f16", o.kv_type);
   if (o.path != "fast" && o.path != "exact") return bad_input("--path: '{}' is not fast or exact", o.path);
   if (o.ctx < 0) return bad_input("--ctx: {} is negative", o.ctx);
   SessionOptions so;
   so.n_ctx = o.ctx;
-  so.kv_type = o.kv_type == "f16" ? KvType::kF16 : KvType::kF32;
+  POCKET_ASSIGN_OR_RETURN(so.kv_type, kv_type_from_flag(o.kv_type));
   so.path = o.path == "exact" ? kernels::MatmulPath::kExact : kernels::MatmulPath::kFast;
   so.n_threads = o.threads;
   return so;

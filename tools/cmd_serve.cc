@@ -56,7 +56,7 @@ Status validate(const ServeOptions& o) {
   if (o.ctx < 0) return bad_input("--ctx: {} is negative", o.ctx);
   if (o.queue < 0) return bad_input("--queue: {} is negative", o.queue);
   if (o.batch < 1) return bad_input("--batch: {} is below 1", o.batch);
-  if (o.kv_type != "f32" && o.kv_type != "f16") return bad_input("--kv-type: '{}' is not f32 or f16", o.kv_type);
+  if (auto kv = kv_type_from_flag(o.kv_type); !kv.ok()) return kv.status();
   if (o.max_body < 1024) return bad_input("--max-body: {} bytes is below 1024", o.max_body);
   return ok_status();
 }
@@ -88,7 +88,7 @@ int run_serve(const ServeOptions& o) {
   server::EngineOptions eo;
   eo.n_slots = o.parallel;
   eo.n_ctx = o.ctx;
-  eo.kv_type = o.kv_type == "f16" ? KvType::kF16 : KvType::kF32;
+  eo.kv_type = *kv_type_from_flag(o.kv_type);  // checked above
   eo.n_threads = o.threads;
   eo.max_queue = static_cast<size_t>(o.queue);
   eo.n_batch = o.batch;

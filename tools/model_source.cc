@@ -20,4 +20,10 @@ int report_error(const Status& status) {
   return status.exit_code();
 }
 
+Result<KvType> kv_type_from_flag(const std::string& value) {
+  if (value == "f32") return KvType::kF32;
+  if (value == "f16") return KvType::kF16;
+  return bad_input("--kv-type: '{}' is not f32 or f16", value);
+}
+
 }  // namespace pocket
