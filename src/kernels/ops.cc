@@ -15,6 +15,7 @@ namespace simd {
 float avx512_dot(const float* a, const float* b, int64_t n);
 void avx512_axpy(float alpha, const float* x, float* y, int64_t n);
 void avx512_softmax(float* x, int64_t n);
+void avx512_swiglu(const float* gate, const float* up, int64_t n, float* out);
 void avx512_dot_rows(const float* q, const float* k, int64_t k_stride, int64_t n_keys, int64_t hd, float* out);
 void avx512_dot_rows_f16(const float* q, const uint16_t* k, int64_t k_stride, int64_t n_keys, int64_t hd,
                          float* out);
@@ -120,6 +121,13 @@ void softmax_fast(float* x, int64_t n) {
   if (use_avx512()) return simd::avx512_softmax(x, n);
 #endif
   softmax(x, n);
+}
+
+void swiglu_fast(const float* gate, const float* up, int64_t n, float* out) {
+#if defined(POCKET_HAVE_AVX512)
+  if (use_avx512()) return simd::avx512_swiglu(gate, up, n, out);
+#endif
+  swiglu(gate, up, n, out);
 }
 
 void rmsnorm(const float* x, const float* weight, int64_t n, float eps, float* y) {

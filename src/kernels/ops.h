@@ -52,6 +52,9 @@ void geglu(const float* gate, const float* up, int64_t n, float* out);
 float dot_f32_fast(const float* a, const float* b, int64_t n);
 void axpy_f32(float alpha, const float* x, float* y, int64_t n);  // y[n] += alpha * x[n]
 void softmax_fast(float* x, int64_t n);
+// swiglu with a polynomial exp (~1 ulp): silu(g) = g * s / (1 + e), e = e^-|g|, s = 1 (g >= 0) or e (g < 0),
+// which never overflows. out may alias gate or up.
+void swiglu_fast(const float* gate, const float* up, int64_t n, float* out);
 // scores[j] = dot(q[hd], k + j * k_stride) for j < n_keys (attention scores of one query head).
 void dot_rows_f32(const float* q, const float* k, int64_t k_stride, int64_t n_keys, int64_t hd, float* scores);
 // out[hdv] = sum_j p[j] * v[j * v_stride ..] over j < n (p[j] == 0 skipped), overwriting out.

@@ -376,6 +376,8 @@ void Model::feed_forward(int il, const float* x, int64_t n, const ForwardOptions
   auto activate = [&](const float* g, const float* u, int64_t count, float* h) {  // h = act(g) ⊙ u
     if (arch_->activation == FfnActivation::kGelu) {
       kernels::geglu(g, u, count, h);
+    } else if (opt.path == kernels::MatmulPath::kFast) {
+      kernels::swiglu_fast(g, u, count, h);
     } else {
       kernels::swiglu(g, u, count, h);
     }
