@@ -282,13 +282,13 @@ void Model::attend(int il, const float* q, int64_t q_stride, std::span<const Seq
   const Hparams& hp = hparams_;
   const LayerWeights& L = weights_.layers[il];
   const int64_t hd = hp.head_dim_k, hdv = hp.head_dim_v;
-  const int64_t k_dim = hp.n_embd_k_gqa(), v_dim = hp.n_embd_v_gqa();
-  // Each sequence's cache for this layer as f32 (pointers into an f32 cache; an f16 cache is converted), except
-  // that on the fast path a one-row sequence (a decode step) reads an f16 cache in place (keys16 / values16):
-  // converting its whole cache per layer per token would cost more than the attention itself.
+  // Each sequence's cache for this layer as f32 (views of an f32 cache; an f16 cache is converted), except that
+  // on the fast path a one-row sequence (a decode step) reads an f16 cache in place (keys16 / values16):
+  // converting its whole cache per layer per token would cost more than the attention itself. One head's rows
+  // are hd (hdv) values apart (model/kv_cache.h).
   std::vector<std::vector<float>> k_scratch(seqs.size()), v_scratch(seqs.size());
-  std::vector<const float*> keys(seqs.size(), nullptr), values(seqs.size(), nullptr);
-  std::vector<const uint16_t*> keys16(seqs.size(), nullptr), values16(seqs.size(), nullptr);
+  std::vector<KvRows<float>> keys(seqs.size()), values(seqs.size());
+  std::vector<KvRows<uint16_t>> keys16(seqs.size()), values16(seqs.size());
   const bool fast = opt.path == kernels::MatmulPath::kFast;  // SIMD dot / softmax / axpy (kernels/ops.h)
   struct Block {
     size_t seq;
@@ -325,9 +325,9 @@ void Model::attend(int il, const float* q, int64_t q_stride, std::span<const Seq
       const int64_t h = item / n_blocks, kvh = h / group;
       const Block& b = blocks[item % n_blocks];
       const SeqRows& s = seqs[b.seq];
-      const bool in_place_f16 = keys16[b.seq] != nullptr;  // one row (see above)
-      const float* k = in_place_f16 ? nullptr : keys[b.seq] + kvh * hd;
-      const float* v = in_place_f16 ? nullptr : values[b.seq] + kvh * hdv;
+      const bool in_place_f16 = keys16[b.seq].data != nullptr;  // one row (see above)
+      const float* k = in_place_f16 ? nullptr : keys[b.seq].head(kvh);
+      const float* v = in_place_f16 ? nullptr : values[b.seq].head(kvh);
       const int64_t pos0 = s.pos0 + (b.t0 - s.row0);  // position of the block's first row
       const int64_t n_keys = pos0 + b.nq;               // keys the last row sees
       const bool f16_cache = s.kv->type() == KvType::kF16;
@@ -341,12 +341,12 @@ void Model::attend(int il, const float* q, int64_t q_stride, std::span<const Seq
       }
       // Raw scores [nq, n_keys] (row r is valid up to its position pos0 + r), then per row the probabilities.
       if (in_place_f16) {
-        kernels::dot_rows_f16(qb.data(), keys16[b.seq] + kvh * hd, k_dim, n_keys, hd, sc.data());
+        kernels::dot_rows_f16(qb.data(), keys16[b.seq].head(kvh), hd, n_keys, hd, sc.data());
       } else if (fast) {
-        kernels::dot_rows_multi_f32(qb.data(), hd, b.nq, k, k_dim, n_keys, hd, sc.data(), max_keys);
+        kernels::dot_rows_multi_f32(qb.data(), hd, b.nq, k, hd, n_keys, hd, sc.data(), max_keys);
       } else {
         for (int64_t r = 0; r < b.nq; ++r) {
-          for (int64_t j = 0; j <= pos0 + r; ++j) sc[r * max_keys + j] = kernels::dot_f32(&qb[r * hd], k + j * k_dim, hd);
+          for (int64_t j = 0; j <= pos0 + r; ++j) sc[r * max_keys + j] = kernels::dot_f32(&qb[r * hd], k + j * hd, hd);
         }
       }
       for (int64_t r = 0; r < b.nq; ++r) {
@@ -354,13 +354,13 @@ void Model::attend(int il, const float* q, int64_t q_stride, std::span<const Seq
         float* scores = &sc[r * max_keys];
         scores_to_probabilities(score_rule, pos, fast, f16_cache, scores);
         std::fill(scores + pos + 1, scores + n_keys, 0.0f);  // keys after this row's position
-        if (!fast) weighted_sum_reference(scores, v, v_dim, pos + 1, hdv, &att[(b.t0 + r) * att_stride + h * hdv]);
+        if (!fast) weighted_sum_reference(scores, v, hdv, pos + 1, hdv, &att[(b.t0 + r) * att_stride + h * hdv]);
       }
       float* out = &att[b.t0 * att_stride + h * hdv];
       if (in_place_f16) {
-        kernels::weighted_rows_f16(sc.data(), values16[b.seq] + kvh * hdv, v_dim, n_keys, hdv, out);
+        kernels::weighted_rows_f16(sc.data(), values16[b.seq].head(kvh), hdv, n_keys, hdv, out);
       } else if (fast) {
-        kernels::weighted_rows_multi_f32(sc.data(), max_keys, b.nq, v, v_dim, n_keys, hdv, out, att_stride);
+        kernels::weighted_rows_multi_f32(sc.data(), max_keys, b.nq, v, hdv, n_keys, hdv, out, att_stride);
       }
     }
   });

@@ -8,10 +8,11 @@ namespace pocket {
 
 std::string_view kv_type_name(KvType t) { return t == KvType::kF32 ? "f32" : "f16"; }
 
-KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t k_row, int64_t v_row, KvType type)
-    : n_layer_(n_layer), n_ctx_(n_ctx), k_row_(k_row), v_row_(v_row), type_(type) {
-  const size_t nk = static_cast<size_t>(n_layer * n_ctx * k_row);
-  const size_t nv = static_cast<size_t>(n_layer * n_ctx * v_row);
+KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_head_kv, int64_t head_dim_k, int64_t head_dim_v,
+                 KvType type)
+    : n_layer_(n_layer), n_ctx_(n_ctx), n_head_kv_(n_head_kv), hd_k_(head_dim_k), hd_v_(head_dim_v), type_(type) {
+  const size_t nk = static_cast<size_t>(n_layer * n_head_kv * n_ctx * head_dim_k);
+  const size_t nv = static_cast<size_t>(n_layer * n_head_kv * n_ctx * head_dim_v);
   if (type == KvType::kF32) {
     k32_.resize(nk);
     v32_.resize(nv);
@@ -29,42 +30,67 @@ Status KvCache::check_room(int64_t n) const {
   return ok_status();
 }
 
-void KvCache::store(int64_t layer, int64_t pos, const float* k_row, const float* v_row) {
-  const size_t ko = static_cast<size_t>((layer * n_ctx_ + pos) * k_row_);
-  const size_t vo = static_cast<size_t>((layer * n_ctx_ + pos) * v_row_);
-  if (type_ == KvType::kF32) {
-    std::copy(k_row, k_row + k_row_, k32_.begin() + ko);
-    std::copy(v_row, v_row + v_row_, v32_.begin() + vo);
-    return;
+namespace {
+
+// Scatters one position's heads (row: [n_head, hd]) into the head-major layer at `layer` ([n_head, n_ctx, hd]).
+template <class T>
+void scatter(const float* row, int64_t n_head, int64_t n_ctx, int64_t hd, int64_t pos, T* layer) {
+  for (int64_t h = 0; h < n_head; ++h) {
+    T* dst = layer + (h * n_ctx + pos) * hd;
+    const float* src = row + h * hd;
+    if constexpr (sizeof(T) == sizeof(float)) {
+      std::copy(src, src + hd, dst);
+    } else {
+      for (int64_t i = 0; i < hd; ++i) dst[i] = float_to_half(src[i]);
+    }
   }
-  for (int64_t i = 0; i < k_row_; ++i) k16_[ko + i] = float_to_half(k_row[i]);
-  for (int64_t i = 0; i < v_row_; ++i) v16_[vo + i] = float_to_half(v_row[i]);
 }
 
-namespace {
-const float* view(const std::vector<float>& f32, const std::vector<uint16_t>& f16, size_t offset, size_t count,
-                  std::vector<float>& scratch) {
-  if (!f32.empty()) return f32.data() + offset;
-  scratch.resize(count);
-  for (size_t i = 0; i < count; ++i) scratch[i] = half_to_float(f16[offset + i]);
-  return scratch.data();
+// Rows [0, n) of every head of an f16 layer as f32 in scratch ([n_head, n, hd]).
+KvRows<float> widen(const uint16_t* layer, int64_t n_head, int64_t n_ctx, int64_t hd, int64_t n,
+                    std::vector<float>& scratch) {
+  scratch.resize(static_cast<size_t>(n_head * n * hd));
+  for (int64_t h = 0; h < n_head; ++h) {
+    const uint16_t* src = layer + h * n_ctx * hd;
+    float* dst = scratch.data() + h * n * hd;
+    for (int64_t i = 0; i < n * hd; ++i) dst[i] = half_to_float(src[i]);
+  }
+  return {scratch.data(), n * hd};
 }
+
 }  // namespace
 
-const float* KvCache::keys(int64_t layer, int64_t n, std::vector<float>& scratch) const {
-  return view(k32_, k16_, static_cast<size_t>(layer * n_ctx_ * k_row_), static_cast<size_t>(n * k_row_), scratch);
+void KvCache::store(int64_t layer, int64_t pos, const float* k_row, const float* v_row) {
+  const int64_t ko = layer * n_head_kv_ * n_ctx_ * hd_k_, vo = layer * n_head_kv_ * n_ctx_ * hd_v_;
+  if (type_ == KvType::kF32) {
+    scatter(k_row, n_head_kv_, n_ctx_, hd_k_, pos, k32_.data() + ko);
+    scatter(v_row, n_head_kv_, n_ctx_, hd_v_, pos, v32_.data() + vo);
+  } else {
+    scatter(k_row, n_head_kv_, n_ctx_, hd_k_, pos, k16_.data() + ko);
+    scatter(v_row, n_head_kv_, n_ctx_, hd_v_, pos, v16_.data() + vo);
+  }
 }
 
-const float* KvCache::values(int64_t layer, int64_t n, std::vector<float>& scratch) const {
-  return view(v32_, v16_, static_cast<size_t>(layer * n_ctx_ * v_row_), static_cast<size_t>(n * v_row_), scratch);
+KvRows<float> KvCache::keys(int64_t layer, int64_t n, std::vector<float>& scratch) const {
+  const int64_t o = layer * n_head_kv_ * n_ctx_ * hd_k_;
+  if (type_ == KvType::kF32) return {k32_.data() + o, n_ctx_ * hd_k_};
+  return widen(k16_.data() + o, n_head_kv_, n_ctx_, hd_k_, n, scratch);
 }
 
-const uint16_t* KvCache::keys_f16(int64_t layer) const {
-  return k16_.empty() ? nullptr : k16_.data() + layer * n_ctx_ * k_row_;
+KvRows<float> KvCache::values(int64_t layer, int64_t n, std::vector<float>& scratch) const {
+  const int64_t o = layer * n_head_kv_ * n_ctx_ * hd_v_;
+  if (type_ == KvType::kF32) return {v32_.data() + o, n_ctx_ * hd_v_};
+  return widen(v16_.data() + o, n_head_kv_, n_ctx_, hd_v_, n, scratch);
 }
 
-const uint16_t* KvCache::values_f16(int64_t layer) const {
-  return v16_.empty() ? nullptr : v16_.data() + layer * n_ctx_ * v_row_;
+KvRows<uint16_t> KvCache::keys_f16(int64_t layer) const {
+  if (k16_.empty()) return {};
+  return {k16_.data() + layer * n_head_kv_ * n_ctx_ * hd_k_, n_ctx_ * hd_k_};
+}
+
+KvRows<uint16_t> KvCache::values_f16(int64_t layer) const {
+  if (v16_.empty()) return {};
+  return {v16_.data() + layer * n_head_kv_ * n_ctx_ * hd_v_, n_ctx_ * hd_v_};
 }
 
 }  // namespace pocket

@@ -221,7 +221,7 @@ Status Model::bind_layer(int il, LayerWeights& L) {
 
 KvCache Model::make_cache(int64_t n_ctx, KvType type) const {
   if (n_ctx <= 0) n_ctx = hparams_.n_ctx_train;
-  return KvCache(hparams_.n_layer, n_ctx, hparams_.n_embd_k_gqa(), hparams_.n_embd_v_gqa(), type);
+  return KvCache(hparams_.n_layer, n_ctx, hparams_.n_head_kv, hparams_.head_dim_k, hparams_.head_dim_v, type);
 }
 
 }  // namespace pocket

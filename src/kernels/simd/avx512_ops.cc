@@ -137,27 +137,14 @@ inline __m512 load16(const uint16_t* x) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)));
 }
 
-// Asks for one K/V row of a head (NV x 16 values) ahead of its use. The rows of one head lie k_stride apart
-// (the other heads' values between them), a pattern the hardware prefetcher does not follow across pages.
-template <int NV, class T>
-inline void prefetch_row(const T* row) {
-  constexpr int kBytes = NV * 16 * static_cast<int>(sizeof(T));
-  for (int off = 0; off < kBytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(row) + off, _MM_HINT_T0);
-}
-
-// Rows ahead of the current one that are asked for (about 2-4 KiB in flight per head at hd = 64).
-constexpr int64_t kRowsAhead = 16;
-
 template <int NV, class T>
 void dot_rows_nv(const float* q, const T* k, int64_t k_stride, int64_t n_keys, float* out) {
   __m512 qv[NV];
   for (int v = 0; v < NV; ++v) qv[v] = _mm512_loadu_ps(q + 16 * v);
-  for (int64_t j = 0; j < kRowsAhead && j < n_keys; ++j) prefetch_row<NV>(k + j * k_stride);
   int64_t j = 0;
   for (; j + 16 <= n_keys; j += 16) {
     __m512 r[16];
     for (int i = 0; i < 16; ++i) {
-      if (j + i + kRowsAhead < n_keys) prefetch_row<NV>(k + (j + i + kRowsAhead) * k_stride);
       const T* kj = k + (j + i) * k_stride;
       __m512 acc = _mm512_mul_ps(qv[0], load16(kj));
       for (int v = 1; v < NV; ++v) acc = _mm512_fmadd_ps(qv[v], load16(kj + 16 * v), acc);
@@ -177,9 +164,7 @@ template <int NV, class T>
 void weighted_rows_nv(const float* p, const T* v, int64_t v_stride, int64_t n, float* out) {
   __m512 acc[NV];
   for (int i = 0; i < NV; ++i) acc[i] = _mm512_setzero_ps();
-  for (int64_t j = 0; j < kRowsAhead && j < n; ++j) prefetch_row<NV>(v + j * v_stride);
   for (int64_t j = 0; j < n; ++j) {
-    if (j + kRowsAhead < n) prefetch_row<NV>(v + (j + kRowsAhead) * v_stride);
     if (p[j] == 0.0f) continue;
     const __m512 pj = _mm512_set1_ps(p[j]);
     const T* vj = v + j * v_stride;
