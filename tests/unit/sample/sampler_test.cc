@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <vector>
@@ -19,6 +20,38 @@ std::vector<float> logits_of(const std::vector<double>& probs) {
 TEST(Sampler, ArgmaxTakesTheLowestIdAmongTies) {
   const std::vector<float> l = {0.5f, 2.0f, -1.0f, 2.0f};
   EXPECT_EQ(argmax(l), 1);
+}
+
+// The two-pass argmax against the one-pass scan it replaced, on vocab-sized rows with ties, NaNs, infinities and
+// signed zeros at lane and tail positions.
+TEST(Sampler, ArgmaxMatchesAScanOnLongRows) {
+  auto scan = [](const std::vector<float>& l) {
+    int32_t best = 0;
+    for (size_t i = 1; i < l.size(); ++i) {
+      if (l[i] > l[static_cast<size_t>(best)]) best = static_cast<int32_t>(i);
+    }
+    return best;
+  };
+  const float nan = std::nanf(""), inf = INFINITY;
+  for (size_t n : {1u, 15u, 16u, 17u, 32000u, 32003u}) {
+    std::vector<float> l(n);
+    for (size_t i = 0; i < n; ++i) l[i] = std::sin(static_cast<float>(i) * 0.37f);
+    EXPECT_EQ(argmax(l), scan(l)) << n;
+    l[n - 1] = 5.0f;  // the maximum in the tail
+    EXPECT_EQ(argmax(l), scan(l)) << n;
+    l[n / 2] = 5.0f;  // a tie before it
+    EXPECT_EQ(argmax(l), scan(l)) << n;
+    l[n / 3] = nan;
+    EXPECT_EQ(argmax(l), scan(l)) << n;
+    l[0] = nan;  // nothing compares greater than a NaN at index 0
+    EXPECT_EQ(argmax(l), 0) << n;
+    std::fill(l.begin(), l.end(), -inf);
+    EXPECT_EQ(argmax(l), 0) << n;
+    l[n - 1] = 0.0f, l[n / 2] = -0.0f;  // equal zeros: the first one
+    EXPECT_EQ(argmax(l), scan(l)) << n;
+    l[n - 1] = inf;
+    EXPECT_EQ(argmax(l), static_cast<int32_t>(n - 1)) << n;
+  }
 }
 
 TEST(Sampler, TopKOrdersByLogitThenId) {
