@@ -16,6 +16,8 @@ float avx512_dot(const float* a, const float* b, int64_t n);
 void avx512_axpy(float alpha, const float* x, float* y, int64_t n);
 void avx512_softmax(float* x, int64_t n);
 void avx512_swiglu(const float* gate, const float* up, int64_t n, float* out);
+void avx512_floats_to_halves(const float* x, int64_t n, uint16_t* out);
+void avx512_halves_to_floats(const uint16_t* x, int64_t n, float* out);
 void avx512_dot_rows(const float* q, const float* k, int64_t k_stride, int64_t n_keys, int64_t hd, float* out);
 void avx512_dot_rows_f16(const float* q, const uint16_t* k, int64_t k_stride, int64_t n_keys, int64_t hd,
                          float* out);
@@ -220,8 +222,28 @@ void geglu(const float* gate, const float* up, int64_t n, float* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = gelu(gate[i]) * up[i];
 }
 
+void floats_to_halves(const float* x, int64_t n, uint16_t* out) {
+#if defined(POCKET_HAVE_AVX512)
+  if (use_avx512()) return simd::avx512_floats_to_halves(x, n, out);
+#endif
+  for (int64_t i = 0; i < n; ++i) out[i] = float_to_half(x[i]);
+}
+
+void halves_to_floats(const uint16_t* x, int64_t n, float* out) {
+#if defined(POCKET_HAVE_AVX512)
+  if (use_avx512()) return simd::avx512_halves_to_floats(x, n, out);
+#endif
+  for (int64_t i = 0; i < n; ++i) out[i] = half_to_float(x[i]);
+}
+
 void round_to_f16(float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] = half_to_float(float_to_half(x[i]));
+  constexpr int64_t kChunk = 256;
+  uint16_t h[kChunk];
+  for (int64_t i = 0; i < n; i += kChunk) {
+    const int64_t m = n - i < kChunk ? n - i : kChunk;
+    floats_to_halves(x + i, m, h);
+    halves_to_floats(h, m, x + i);
+  }
 }
 
 }  // namespace pocket::kernels

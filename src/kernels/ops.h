@@ -79,5 +79,10 @@ void weighted_rows_f16(const float* p, const uint16_t* v, int64_t v_stride, int6
 
 // Rounds x[n] through f16 in place (what ggml does when an f32 operand meets an f16 one).
 void round_to_f16(float* x, int64_t n);
+// Row conversions for an f16 KV cache, on the active SIMD target (F16C instructions under AVX-512): the same
+// values as float_to_half / half_to_float (tensor/half.h) element by element, except that a NaN float may become
+// a NaN half with another payload.
+void floats_to_halves(const float* x, int64_t n, uint16_t* out);
+void halves_to_floats(const uint16_t* x, int64_t n, float* out);
 
 }  // namespace pocket::kernels

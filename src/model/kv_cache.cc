@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "tensor/half.h"
+#include "kernels/ops.h"
 
 namespace pocket {
 
@@ -41,7 +41,7 @@ void scatter(const float* row, int64_t n_head, int64_t n_ctx, int64_t hd, int64_
     if constexpr (sizeof(T) == sizeof(float)) {
       std::copy(src, src + hd, dst);
     } else {
-      for (int64_t i = 0; i < hd; ++i) dst[i] = float_to_half(src[i]);
+      kernels::floats_to_halves(src, hd, dst);
     }
   }
 }
@@ -53,7 +53,7 @@ KvRows<float> widen(const uint16_t* layer, int64_t n_head, int64_t n_ctx, int64_
   for (int64_t h = 0; h < n_head; ++h) {
     const uint16_t* src = layer + h * n_ctx * hd;
     float* dst = scratch.data() + h * n * hd;
-    for (int64_t i = 0; i < n * hd; ++i) dst[i] = half_to_float(src[i]);
+    kernels::halves_to_floats(src, n * hd, dst);
   }
   return {scratch.data(), n * hd};
 }

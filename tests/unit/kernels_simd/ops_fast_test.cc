@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -198,6 +199,38 @@ TEST(FastOps, SwigluMatchesReference) {
     swiglu_fast(gate.data(), up.data(), n, up.data());  // in place over up, as the FFN calls it
     EXPECT_EQ(up, out);
   }
+}
+
+// Every half to float, bit for bit (NaNs included: both keep the payload and set the quiet bit).
+TEST(FastOps, HalvesToFloatsMatchScalarOnEveryHalf) {
+  std::vector<uint16_t> h(65536 + 5);
+  for (size_t i = 0; i < h.size(); ++i) h[i] = static_cast<uint16_t>(i);
+  std::vector<float> out(h.size());
+  halves_to_floats(h.data(), static_cast<int64_t>(h.size()), out.data());
+  for (size_t i = 0; i < h.size(); ++i) {
+    ASSERT_EQ(std::bit_cast<uint32_t>(out[i]), std::bit_cast<uint32_t>(half_to_float(h[i]))) << std::hex << h[i];
+  }
+}
+
+// Floats to halves as float_to_half: round to nearest even (ties included), half subnormals, overflow to inf.
+TEST(FastOps, FloatsToHalvesMatchScalar) {
+  std::vector<float> x = {0.0f, -0.0f, 1.0f, 65504.0f, 65519.99f, 65520.0f, -1e9f, INFINITY, -INFINITY,
+                          0x1p-14f, 0x1p-24f, 0x1p-25f, 0x1.8p-25f, 0x1p-26f, 1e-40f, 1.0f + 0x1p-11f,
+                          1.0f + 0x3p-11f, -(1.0f + 0x1p-11f), 6.1e-5f};
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<uint32_t> bits(0, 0xffffffffu);
+  while (x.size() < 100003) {  // random bit patterns, and random floats of the magnitudes a cache holds
+    const float f = std::bit_cast<float>(bits(rng));
+    if (!std::isnan(f)) x.push_back(f);
+    x.push_back(std::ldexp(static_cast<float>(bits(rng) % 2000000) / 1000000.0f - 1.0f, static_cast<int>(bits(rng) % 40) - 28));
+  }
+  std::vector<uint16_t> out(x.size());
+  floats_to_halves(x.data(), static_cast<int64_t>(x.size()), out.data());
+  for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(out[i], float_to_half(x[i])) << std::hexfloat << x[i];
+  const float nan = std::nanf("");
+  uint16_t h = 0;
+  floats_to_halves(&nan, 1, &h);
+  EXPECT_TRUE(std::isnan(half_to_float(h)));
 }
 
 }  // namespace
