@@ -43,8 +43,10 @@ TEST(ThreadPool, OthersTakeTheChunksOfAStalledThread) {
     std::vector<std::thread::id> runner(8);
     std::atomic<bool> first{true};
     std::atomic<int> others_done{0};
+    std::atomic<int64_t> stuck_begin{-1};
     pool.parallel_for(8, [&](int64_t b, int64_t e) {
       if (first.exchange(false)) {
+        stuck_begin = b;
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
         while (others_done.load() < 7 && std::chrono::steady_clock::now() < deadline) {
           std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -55,10 +57,14 @@ TEST(ThreadPool, OthersTakeTheChunksOfAStalledThread) {
       std::lock_guard lock(mu);
       for (int64_t i = b; i < e; ++i) runner[static_cast<size_t>(i)] = std::this_thread::get_id();
     });
-    int64_t by_first = 0;
-    for (const auto& id : runner) by_first += id == runner[0] ? 1 : 0;
-    // Index 0 is in the first chunk taken, the stuck one; its thread ran nothing else.
-    EXPECT_EQ(by_first, 1) << "rep " << rep;
+    // The chunk whose callback started first is the stuck one (not necessarily chunk 0: the other thread may
+    // take chunk 0 and be scheduled later); its thread ran nothing else.
+    ASSERT_GE(stuck_begin.load(), 0);
+    const std::thread::id stuck = runner[static_cast<size_t>(stuck_begin.load())];
+    int64_t by_stuck = 0;
+    for (const auto& id : runner) by_stuck += id == stuck ? 1 : 0;
+    EXPECT_EQ(by_stuck, 1) << "rep " << rep;
+    EXPECT_EQ(others_done.load(), 7) << "rep " << rep;
   }
 }
 
