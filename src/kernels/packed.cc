@@ -141,8 +141,6 @@ void release_pages(const uint8_t* data, int64_t bytes) {
 
 }  // namespace
 
-PackedWeight::~PackedWeight() { std::free(data); }
-
 void keep_freed_activation_memory() {
 #if defined(__GLIBC__)
   static std::once_flag once;
@@ -174,7 +172,8 @@ std::shared_ptr<const PackedWeight> pack_weight(const WeightView& w, int n_threa
   const int64_t nb = w.cols / block_elems;
   p->strip_bytes = nb * p->block_bytes;
   const size_t total = static_cast<size_t>((p->n_strips * p->strip_bytes + 63) / 64 * 64);
-  p->data = static_cast<uint8_t*>(std::aligned_alloc(64, total));
+  p->memory = LargeBuffer(total);
+  p->data = p->memory.data();
   if (p->data == nullptr) return nullptr;
   PackedWeight* pw = p.get();
   auto run = [&](int64_t s0, int64_t s1) {
@@ -218,7 +217,8 @@ std::shared_ptr<const PackedWeight> stack_packed(std::span<const std::shared_ptr
   out->strip_bytes = first.strip_bytes;
   out->block_bytes = first.block_bytes;
   const size_t total = static_cast<size_t>((n_strips * out->strip_bytes + 63) / 64 * 64);
-  out->data = static_cast<uint8_t*>(std::aligned_alloc(64, total));
+  out->memory = LargeBuffer(total);
+  out->data = out->memory.data();
   if (out->data == nullptr) return nullptr;
   uint8_t* at = out->data;
   for (const auto& p : parts) {

@@ -17,6 +17,7 @@
 #include <memory>
 #include <span>
 
+#include "base/large_buffer.h"
 #include "tensor/dtype.h"
 
 namespace pocket::kernels {
@@ -29,8 +30,8 @@ struct PackedWeight {
   int64_t n_strips = 0;      // ceil(rows / 16)
   int64_t strip_bytes = 0;   // bytes of one strip
   int64_t block_bytes = 0;   // bytes of one (super-)block of a strip
-  uint8_t* data = nullptr;   // 64-byte aligned, n_strips * strip_bytes
-  ~PackedWeight();
+  uint8_t* data = nullptr;   // n_strips * strip_bytes, in `memory` (2 MiB aligned, huge pages: base/large_buffer.h)
+  LargeBuffer memory;
   const uint8_t* strip(int64_t s) const { return data + s * strip_bytes; }
 };
 

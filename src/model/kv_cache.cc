@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/check.h"
 #include "kernels/ops.h"
 
 namespace pocket {
@@ -13,13 +14,10 @@ KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_head_kv, int64_t head
     : n_layer_(n_layer), n_ctx_(n_ctx), n_head_kv_(n_head_kv), hd_k_(head_dim_k), hd_v_(head_dim_v), type_(type) {
   const size_t nk = static_cast<size_t>(n_layer * n_head_kv * n_ctx * head_dim_k);
   const size_t nv = static_cast<size_t>(n_layer * n_head_kv * n_ctx * head_dim_v);
-  if (type == KvType::kF32) {
-    k32_.resize(nk);
-    v32_.resize(nv);
-  } else {
-    k16_.resize(nk);
-    v16_.resize(nv);
-  }
+  const size_t elem = type == KvType::kF32 ? sizeof(float) : sizeof(uint16_t);
+  k_ = LargeBuffer(nk * elem);
+  v_ = LargeBuffer(nv * elem);
+  POCKET_CHECK(nk == 0 || (k_.data() != nullptr && v_.data() != nullptr));  // out of address space
 }
 
 Status KvCache::check_room(int64_t n) const {
@@ -63,34 +61,34 @@ KvRows<float> widen(const uint16_t* layer, int64_t n_head, int64_t n_ctx, int64_
 void KvCache::store(int64_t layer, int64_t pos, const float* k_row, const float* v_row) {
   const int64_t ko = layer * n_head_kv_ * n_ctx_ * hd_k_, vo = layer * n_head_kv_ * n_ctx_ * hd_v_;
   if (type_ == KvType::kF32) {
-    scatter(k_row, n_head_kv_, n_ctx_, hd_k_, pos, k32_.data() + ko);
-    scatter(v_row, n_head_kv_, n_ctx_, hd_v_, pos, v32_.data() + vo);
+    scatter(k_row, n_head_kv_, n_ctx_, hd_k_, pos, k32() + ko);
+    scatter(v_row, n_head_kv_, n_ctx_, hd_v_, pos, v32() + vo);
   } else {
-    scatter(k_row, n_head_kv_, n_ctx_, hd_k_, pos, k16_.data() + ko);
-    scatter(v_row, n_head_kv_, n_ctx_, hd_v_, pos, v16_.data() + vo);
+    scatter(k_row, n_head_kv_, n_ctx_, hd_k_, pos, k16() + ko);
+    scatter(v_row, n_head_kv_, n_ctx_, hd_v_, pos, v16() + vo);
   }
 }
 
 KvRows<float> KvCache::keys(int64_t layer, int64_t n, std::vector<float>& scratch) const {
   const int64_t o = layer * n_head_kv_ * n_ctx_ * hd_k_;
-  if (type_ == KvType::kF32) return {k32_.data() + o, n_ctx_ * hd_k_};
-  return widen(k16_.data() + o, n_head_kv_, n_ctx_, hd_k_, n, scratch);
+  if (type_ == KvType::kF32) return {k32() + o, n_ctx_ * hd_k_};
+  return widen(k16() + o, n_head_kv_, n_ctx_, hd_k_, n, scratch);
 }
 
 KvRows<float> KvCache::values(int64_t layer, int64_t n, std::vector<float>& scratch) const {
   const int64_t o = layer * n_head_kv_ * n_ctx_ * hd_v_;
-  if (type_ == KvType::kF32) return {v32_.data() + o, n_ctx_ * hd_v_};
-  return widen(v16_.data() + o, n_head_kv_, n_ctx_, hd_v_, n, scratch);
+  if (type_ == KvType::kF32) return {v32() + o, n_ctx_ * hd_v_};
+  return widen(v16() + o, n_head_kv_, n_ctx_, hd_v_, n, scratch);
 }
 
 KvRows<uint16_t> KvCache::keys_f16(int64_t layer) const {
-  if (k16_.empty()) return {};
-  return {k16_.data() + layer * n_head_kv_ * n_ctx_ * hd_k_, n_ctx_ * hd_k_};
+  if (type_ != KvType::kF16) return {};
+  return {k16() + layer * n_head_kv_ * n_ctx_ * hd_k_, n_ctx_ * hd_k_};
 }
 
 KvRows<uint16_t> KvCache::values_f16(int64_t layer) const {
-  if (v16_.empty()) return {};
-  return {v16_.data() + layer * n_head_kv_ * n_ctx_ * hd_v_, n_ctx_ * hd_v_};
+  if (type_ != KvType::kF16) return {};
+  return {v16() + layer * n_head_kv_ * n_ctx_ * hd_v_, n_ctx_ * hd_v_};
 }
 
 }  // namespace pocket

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/large_buffer.h"
 #include "base/status.h"
 
 namespace pocket {
@@ -55,8 +56,13 @@ class KvCache {
   int64_t n_layer_, n_ctx_, n_head_kv_, hd_k_, hd_v_;
   KvType type_;
   int64_t n_past_ = 0;
-  std::vector<float> k32_, v32_;     // when f32: [n_layer, n_head_kv, n_ctx, head_dim]
-  std::vector<uint16_t> k16_, v16_;  // when f16
+  // [n_layer, n_head_kv, n_ctx, head_dim] f32 or f16 values (type_), on huge pages (base/large_buffer.h): one
+  // decode step reads a few KiB from each of n_layer * n_head_kv places per sequence.
+  LargeBuffer k_, v_;
+  float* k32() const { return k_.as<float>(); }
+  float* v32() const { return v_.as<float>(); }
+  uint16_t* k16() const { return k_.as<uint16_t>(); }
+  uint16_t* v16() const { return v_.as<uint16_t>(); }
 };
 
 }  // namespace pocket
