@@ -133,13 +133,21 @@ void swiglu_fast(const float* gate, const float* up, int64_t n, float* out) {
 }
 
 void rmsnorm(const float* x, const float* weight, int64_t n, float eps, float* y) {
-  double sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * x[i];
+  // Eight partial sums in double: one sequential chain of double adds cost ~4 cycles per value (the server's
+  // engine thread ran 200 rows of these per 8-stream step while the worker waited). The order differs from one
+  // running sum only in double rounding, ~1e-16 relative: far below the float the mean is rounded to.
+  double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int k = 0; k < 8; ++k) part[k] += static_cast<double>(x[i + k]) * x[i + k];
+  }
+  for (; i < n; ++i) part[0] += static_cast<double>(x[i]) * x[i];
+  const double sum = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
   const float mean = static_cast<float>(sum / static_cast<double>(n));
   const float scale = 1.0f / std::sqrt(mean + eps);
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = x[i] * scale;
-    y[i] = weight ? v * weight[i] : v;
+  for (int64_t j = 0; j < n; ++j) {
+    const float v = x[j] * scale;
+    y[j] = weight ? v * weight[j] : v;
   }
 }
 
