@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Aggregate generation throughput of `pocket serve` with 1, 2, 4 and 8 concurrent streams.
 #   scripts/bench-serve.sh [-b BUILD/pocket] [-m MODEL.gguf] [-n TOKENS] [-t THREADS] [-c "1 2 4 8"] [-r ROUNDS]
+#                          [-k f16|f32 (KV cache type; default: the server's, f16)]
 # Starts a server (--parallel = the largest concurrency) on a free loopback port; for each concurrency runs that
 # many streaming /v1/completions at once (greedy, max_tokens TOKENS, different prompts) and prints completion
 # tokens / wall time, plus per-stream decode speed (tokens after the first / time after the first token).
@@ -13,7 +14,8 @@ tokens=128
 threads=0
 concurrency="1 2 4 8"
 rounds=5
-while getopts "b:m:n:t:c:r:" opt; do
+kv=""
+while getopts "b:m:n:t:c:r:k:" opt; do
   case "$opt" in
     b) pocket="$OPTARG" ;;
     m) model="$OPTARG" ;;
@@ -21,7 +23,8 @@ while getopts "b:m:n:t:c:r:" opt; do
     t) threads="$OPTARG" ;;
     c) concurrency="$OPTARG" ;;
     r) rounds="$OPTARG" ;;
-    *) sed -n 2,7p "$0"; exit 2 ;;
+    k) kv="$OPTARG" ;;
+    *) sed -n 2,8p "$0"; exit 2 ;;
   esac
 done
 max_c=0
@@ -29,6 +32,7 @@ for c in $concurrency; do (( c > max_c )) && max_c=$c; done
 args=(serve --port 0 --parallel "$max_c" --quiet --ctx 1024)
 [[ -n "$model" ]] && args+=(-m "$model")
 (( threads > 0 )) && args+=(--threads "$threads")
+[[ -n "$kv" ]] && args+=(--kv-type "$kv")
 log="$(mktemp)"
 "$pocket" "${args[@]}" >"$log" 2>&1 &
 pid=$!
@@ -41,7 +45,7 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 [[ -n "$url" ]] || { echo "server did not start"; cat "$log"; exit 1; }
-echo "server: $url  model: ${model:-embedded}  tokens/stream: $tokens  threads: ${threads:-all}"
+echo "server: $url  model: ${model:-embedded}  tokens/stream: $tokens  threads: ${threads:-all}  kv: ${kv:-default}"
 URL="$url" TOKENS="$tokens" CONC="$concurrency" ROUNDS="$rounds" node --input-type=module <<'JS'
 const url = process.env.URL, tokens = Number(process.env.TOKENS), rounds = Number(process.env.ROUNDS);
 const prompts = ['Once upon a time', 'One day, a little girl', 'Tom had a big', 'The sun was', 'Lily and Ben went',

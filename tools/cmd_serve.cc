@@ -37,7 +37,7 @@ struct ServeOptions {
   int threads = 0;
   int queue = 64;
   int64_t batch = 512;
-  std::string kv_type = "f32";
+  std::string kv_type = "f16";  // llama-server's default: half the KV memory and reads of f32
   size_t max_body = 4u << 20;
   std::string alias;
   bool quiet = false;
@@ -142,7 +142,7 @@ CommandRegistration reg("serve", "OpenAI-compatible HTTP server with continuous 
   app.add_option("--threads", o->threads, "worker threads for the forward pass (default: all cores)");
   app.add_option("--queue", o->queue, "requests that may wait for a slot; more get 429 (default 64)");
   app.add_option("--batch", o->batch, "tokens per forward pass at most (default 512)");
-  app.add_option("--kv-type", o->kv_type, "KV cache type: f32 (default) or f16");
+  app.add_option("--kv-type", o->kv_type, "KV cache type: f16 (default, as llama-server; `pocket run --kv-type f16` gives the same tokens) or f32");
   app.add_option("--max-body", o->max_body, "request body limit in bytes (default 4 MiB)");
   app.add_option("--alias", o->alias, "model id reported by the API (default: the file name)");
   app.add_flag("--quiet", o->quiet, "no request log");

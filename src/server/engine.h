@@ -79,7 +79,7 @@ class RequestHandle {
 struct EngineOptions {
   int n_slots = 4;
   int64_t n_ctx = 0;           // per slot; 0: the model's training context
-  KvType kv_type = KvType::kF32;
+  KvType kv_type = KvType::kF16;  // as llama-server: half the memory and the attention reads of f32
   int n_threads = 0;           // 0: all hardware threads
   size_t max_queue = 64;       // waiting requests beyond the slots; more are refused (429)
   int64_t n_batch = 512;       // tokens per forward pass at most (decode tokens + prompt chunks)

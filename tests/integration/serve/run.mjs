@@ -118,16 +118,32 @@ test('GET /health and /metrics', async () => {
     'pocket_time_to_first_token_seconds_bucket{le="+Inf"}']) assert.ok(m.includes(name), name);
 });
 
+// The server's KV cache is f16 by default (as llama-server's); `pocket run` is given the same setting.
+const runGreedy = (prompt, n, kvType) => execFileSync(POCKET, ['run', '-p', prompt, '-n', String(n), '--temp', '0',
+  '--no-echo', '--quiet', '--kv-type', kvType], { encoding: 'utf8' }).replace(/\n$/, '');
+
 test('completions: greedy result equals `pocket run` for the same prompt', async () => {
   for (const prompt of ['Once upon a time', 'Tom and Lily went to the park.']) {
-    const expected = execFileSync(POCKET, ['run', '-p', prompt, '-n', '40', '--temp', '0', '--no-echo', '--quiet'],
-      { encoding: 'utf8' }).replace(/\n$/, '');
+    const expected = runGreedy(prompt, 40, 'f16');
     const r = await client.completions.create({ model: MODEL, prompt, max_tokens: 40, temperature: 0 });
     assert.equal(r.object, 'text_completion');
     assert.equal(r.choices[0].text, expected);
     assert.equal(r.choices[0].finish_reason, 'length');
     assert.equal(r.usage.completion_tokens, 40);
     assert.equal(r.usage.total_tokens, r.usage.prompt_tokens + 40);
+  }
+});
+
+test('--kv-type f32: greedy result equals `pocket run --kv-type f32`', async () => {
+  const s = await startServer(['--kv-type', 'f32', '--quiet']);
+  try {
+    const c = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'x', maxRetries: 0 });
+    for (const prompt of ['Once upon a time', 'Tom and Lily went to the park.']) {
+      const r = await c.completions.create({ model: 'm', prompt, max_tokens: 40, temperature: 0 });
+      assert.equal(r.choices[0].text, runGreedy(prompt, 40, 'f32'));
+    }
+  } finally {
+    assert.deepEqual(await stopServer(s), { code: 0, signal: null });
   }
 });
 
