@@ -218,11 +218,13 @@ void gemm_strips(const PackedWeight& w, int64_t s0, int64_t s1, const PackedActs
   for (int64_t c0 = 0; c0 < n_tok; c0 += chunk) {
     const int64_t c1 = c0 + chunk < n_tok ? c0 + chunk : n_tok;
     int64_t s = s0;
-    // Strip pairs for 2-4 tokens (one pass over the pair) and for prompts of more than 8 (compute-bound: each
-    // strip meets many tokens). At 5-8 tokens a pair needs two passes, and the first one streams the weights
-    // from memory with half the work to hide it behind: served 8-stream decode steps were ~20 % slower (A/B).
-    // 1 token: a pure weight stream, the one-strip kernel.
-    const bool pairs = (n_tok >= 2 && n_tok <= 4) || n_tok > kMaxT;
+    // Strip pairs only for prompts of more than 8 tokens (compute-bound: each strip meets many tokens, and the
+    // pair's weights stay in L1/L2 between its passes). Batches of 1-8 tokens (decode, served streams) stream
+    // the weights from memory, and there the one-strip kernel is faster: at 5-8 tokens a pair needs two passes
+    // (served 8-stream steps were ~20 % slower, A/B on Zen 5), and at 2-4 tokens the pair's two interleaved
+    // weight streams per thread made whole-model steps slower than 3-token ones (pocket bench -p 2..4, Q4_0 on
+    // Zen 4: one strip 1.3-1.8x faster at 2 tokens, ~1.2x at 3-4).
+    const bool pairs = n_tok > kMaxT;
     if constexpr (kType != DType::kQ4_K) {
       using PairFn = void (*)(const uint8_t*, int64_t, int64_t, int64_t, const PackedActs&, int64_t, float*,
                               int64_t, __mmask16);
