@@ -1,8 +1,8 @@
 #include "model/kv_cache.h"
 
 #include <algorithm>
+#include <new>
 
-#include "base/check.h"
 #include "kernels/ops.h"
 
 namespace pocket {
@@ -17,7 +17,8 @@ KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_head_kv, int64_t head
   const size_t elem = type == KvType::kF32 ? sizeof(float) : sizeof(uint16_t);
   k_ = LargeBuffer(nk * elem);
   v_ = LargeBuffer(nv * elem);
-  POCKET_CHECK(nk == 0 || (k_.data() != nullptr && v_.data() != nullptr));  // out of address space
+  // As a std::vector would: the commands report "out of memory" (tools/main.cc) instead of crashing.
+  if (nk > 0 && (k_.data() == nullptr || v_.data() == nullptr)) throw std::bad_alloc();
 }
 
 Status KvCache::check_room(int64_t n) const {

@@ -38,6 +38,15 @@ TEST(RunCli, PromptLongerThanContextIsExit2) {
   EXPECT_NE(l.err.find("more than the context size 4"), std::string::npos) << l.err;
 }
 
+// A KV cache larger than any address space (10^14 positions) is a clear error and exit 1, not a crash.
+TEST(RunCli, ContextTooLargeForMemoryIsExit1) {
+  for (const char* cmd : {"run -p hi -n 1", "serve --port 0"}) {
+    auto r = run_command(fmt::format("'{}' {} --ctx 100000000000000 --quiet", pocket_bin(), cmd));
+    EXPECT_EQ(r.exit_code, 1) << cmd << ": " << r.err;
+    EXPECT_NE(r.err.find("out of memory"), std::string::npos) << cmd << ": " << r.err;
+  }
+}
+
 TEST(RunCli, BadFlagValuesAreExit2) {
   auto r = run_command(fmt::format("'{}' run -p hi --kv-type f8 -n 1", pocket_bin()));
   EXPECT_EQ(r.exit_code, 2);
