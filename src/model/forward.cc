@@ -334,9 +334,9 @@ void Model::attend(int il, const float* q, int64_t q_stride, std::span<const Seq
     std::vector<float> qb(kQueryBlock * hd), sc(kQueryBlock * max_keys);
     for (int64_t item = begin; item < end; ++item) {
       // Each item's K/V rows are a few KiB in a place of their own, too short a stream for the hardware
-      // prefetcher to pick up in time: the next item's keys are requested while this one's are read, its values
-      // while this one's are (decode-step attention microbenchmark, 8 sequences x 70 keys, f16: 1.06-1.42 ms
-      // per step against 1.47-1.57 without, and 1.37-1.40 asking for both at the start).
+      // prefetcher to pick up in time: as this item starts, the next item's keys are requested; once this item's
+      // scores are done, the next item's values (decode-step attention microbenchmark, 8 sequences x 70 keys,
+      // f16: 1.06-1.42 ms per step against 1.47-1.57 without, and 1.37-1.40 asking for both at the start).
       const bool prefetch_next = fast && item + 1 < end;
       if (prefetch_next) prefetch_item(item + 1, false);
       // Head-major order: consecutive items share one head's K/V rows (n_keys x hd floats), which then stay in
