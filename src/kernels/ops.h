@@ -84,6 +84,7 @@ void round_to_f16(float* x, int64_t n);
 // results). For short streams the hardware prefetcher has not yet learned, such as the next attention item's
 // K/V rows: a few KiB each, in a different place of memory for each (head, sequence).
 void prefetch_to_l2(const void* p, int64_t bytes);
+
 // Row conversions for an f16 KV cache, on the active SIMD target (F16C instructions under AVX-512): the same
 // values as float_to_half / half_to_float (tensor/half.h) element by element, except that a NaN float may become
 // a NaN half with another payload.

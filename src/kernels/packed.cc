@@ -171,10 +171,8 @@ std::shared_ptr<const PackedWeight> pack_weight(const WeightView& w, int n_threa
   p->block_bytes = packed_block_bytes(p->type);
   const int64_t nb = w.cols / block_elems;
   p->strip_bytes = nb * p->block_bytes;
-  const size_t total = static_cast<size_t>((p->n_strips * p->strip_bytes + 63) / 64 * 64);
-  p->memory = LargeBuffer(total);
-  p->data = p->memory.data();
-  if (p->data == nullptr) return nullptr;
+  p->memory = LargeBuffer(static_cast<size_t>(p->n_strips * p->strip_bytes));
+  if (p->data() == nullptr) return nullptr;
   PackedWeight* pw = p.get();
   auto run = [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s) {
@@ -183,7 +181,7 @@ std::shared_ptr<const PackedWeight> pack_weight(const WeightView& w, int n_threa
         const int64_t row = s * kPackRows + r;
         rows[r] = row < w.rows ? w.row(row) : nullptr;
       }
-      uint8_t* out = pw->data + s * pw->strip_bytes;
+      uint8_t* out = pw->data() + s * pw->strip_bytes;
       for (int64_t b = 0; b < nb; ++b) pack_block(pw->type, rows, b, out + b * pw->block_bytes);
     }
   };
@@ -216,14 +214,12 @@ std::shared_ptr<const PackedWeight> stack_packed(std::span<const std::shared_ptr
   out->n_strips = n_strips;
   out->strip_bytes = first.strip_bytes;
   out->block_bytes = first.block_bytes;
-  const size_t total = static_cast<size_t>((n_strips * out->strip_bytes + 63) / 64 * 64);
-  out->memory = LargeBuffer(total);
-  out->data = out->memory.data();
-  if (out->data == nullptr) return nullptr;
-  uint8_t* at = out->data;
+  out->memory = LargeBuffer(static_cast<size_t>(n_strips * out->strip_bytes));
+  if (out->data() == nullptr) return nullptr;
+  uint8_t* at = out->data();
   for (const auto& p : parts) {
     const size_t bytes = static_cast<size_t>(p->n_strips * p->strip_bytes);
-    std::memcpy(at, p->data, bytes);
+    std::memcpy(at, p->data(), bytes);
     at += bytes;
   }
   return out;

@@ -30,9 +30,9 @@ struct PackedWeight {
   int64_t n_strips = 0;      // ceil(rows / 16)
   int64_t strip_bytes = 0;   // bytes of one strip
   int64_t block_bytes = 0;   // bytes of one (super-)block of a strip
-  uint8_t* data = nullptr;   // n_strips * strip_bytes, in `memory` (2 MiB aligned, huge pages: base/large_buffer.h)
-  LargeBuffer memory;
-  const uint8_t* strip(int64_t s) const { return data + s * strip_bytes; }
+  LargeBuffer memory;        // n_strips * strip_bytes (2 MiB aligned, on huge pages: base/large_buffer.h)
+  uint8_t* data() const { return memory.data(); }
+  const uint8_t* strip(int64_t s) const { return data() + s * strip_bytes; }
 };
 
 constexpr int kPackRows = 16;
