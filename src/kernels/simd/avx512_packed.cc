@@ -270,14 +270,15 @@ inline int quantize_q8_0_block(const float* x, block_q8_0* out) {
   const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
   const float d = amax / 127.0f;
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
-  out->d = float_to_half(d);
+  out->d = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);  // F16C, round to nearest even: float_to_half's result
   const __m512 vid = _mm512_set1_ps(id);
   const __m128i q0 = round_away_to_i8(_mm512_mul_ps(x0, vid));
   const __m128i q1 = round_away_to_i8(_mm512_mul_ps(x1, vid));
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(out->qs), q0);
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(out->qs + 16), q1);
-  const __m256i q = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(out->qs)),
-                                     _mm256_set1_epi8(static_cast<char>(0x80)));
+  // The 32 quants are joined in a register, not reloaded from the two 16-byte stores: a 32-byte load spanning
+  // two stores cannot be forwarded and waits for both to retire.
+  const __m256i qs = _mm256_inserti128_si256(_mm256_castsi128_si256(q0), q1, 1);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out->qs), qs);
+  const __m256i q = _mm256_xor_si256(qs, _mm256_set1_epi8(static_cast<char>(0x80)));
   const __m256i s = _mm256_sad_epu8(q, _mm256_setzero_si256());
   const int64_t total = _mm256_extract_epi64(s, 0) + _mm256_extract_epi64(s, 1) + _mm256_extract_epi64(s, 2) +
                         _mm256_extract_epi64(s, 3);
@@ -342,7 +343,7 @@ void avx512_quantize_packed_act(DType t, const float* x, int64_t cols, uint8_t* 
   auto* c = reinterpret_cast<int32_t*>(aux + nb);
   for (int64_t b = 0; b < nb; ++b) {
     const int sum = quantize_q8_0_block(x + b * kQK8_0, blocks + b);
-    aux[b] = half_to_float(blocks[b].d);
+    aux[b] = _cvtsh_ss(blocks[b].d);
     c[b] = -off * sum;
   }
 }
