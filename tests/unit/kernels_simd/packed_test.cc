@@ -115,7 +115,8 @@ TEST(PackedTest, PackedQmatmulMatchesReferencePairs) {
       WeightView w{&info, wbuf.data(), cols, rows};
       w.packed = pack_weight(w, 2);
       ASSERT_NE(w.packed, nullptr);
-      for (int64_t tokens : {1, 3, 8, 11, 13, 70}) {  // > 8: strip pairs, tails of 4 + 4 + 3, 4 x 3 + 1, .. + 2
+      // 1-8: one tile of activations per call (every tile kernel); > 8: strip pairs, tails of 4 + 4 + 3, 4 x 3 + 1, ..
+      for (int64_t tokens : {1, 2, 3, 4, 5, 6, 7, 8, 11, 13, 70}) {
         const auto x = random_floats(cols * tokens, rng, 1.0f);
         const DTypeInfo& act = *vec_dot_dtype(type);
         const int64_t as = row_bytes(act, cols);
