@@ -17,7 +17,8 @@ constexpr int64_t kTokTile = 128;
 constexpr int64_t kRowTile = int64_t{1} << 40;  // one call per thread chunk: the VNNI kernel packs the token tile once
 
 // The packed path (kernels/packed.h): activations quantized with their aux rows (tokens split over the threads
-// for a prompt), then the 16-row strips split over the threads.
+// for a prompt) and, for small batches, regrouped once into the kernels' tile; then the 16-row strips split over
+// the threads.
 void qmatmul_packed(const WeightView& w, const float* x, int64_t n_tokens, float* y, int n_threads) {
 #if defined(POCKET_HAVE_AVX512)
   const PackedWeight& p = *w.packed;
@@ -49,6 +50,12 @@ void qmatmul_packed(const WeightView& w, const float* x, int64_t n_tokens, float
   a.aux = aux;
   a.aux_stride = aux_stride;
   a.n_d = simd::packed_aux_n_d(type, cols);
+  if (const int64_t tile_bytes = simd::avx512_act_tile_bytes(type, cols, n_tokens); tile_bytes > 0) {
+    thread_local std::vector<uint8_t> tile;
+    if (tile.size() < static_cast<size_t>(tile_bytes)) tile.resize(static_cast<size_t>(tile_bytes));
+    simd::avx512_pack_act_tile(a, cols, n_tokens, tile.data());
+    a.tile = tile.data();
+  }
   auto run = [&](int64_t s0, int64_t s1) { simd::avx512_packed_gemm(p, s0, s1, a, n_tokens, y, w.rows); };
   if (n_threads <= 1 || p.n_strips == 1) {
     run(0, p.n_strips);

@@ -7,7 +7,6 @@
 #include <immintrin.h>
 
 #include <cstring>
-#include <vector>
 
 #include "kernels/simd/packed_kernels.h"
 #include "tensor/blocks.h"
@@ -35,7 +34,7 @@ inline void prefetch_ahead(const uint8_t* blk, int64_t block_bytes) {
 // ---- 32-element block types (Q8_0, Q4_0) --------------------------------------------------------------------
 
 // Where the 32-element kernels find token t's block b. Rows: the quantizer's rows (PackedActs), one pointer per
-// token. Tile: the same values regrouped per block for a tile of T tokens (pack_tile), so that one pointer and
+// token. Tile: the same values regrouped per block for a tile of T tokens (avx512_pack_act_tile), so that one pointer and
 // constant offsets reach all of them. With rows, the 3 * T pointers of an 8-token kernel do not fit the general
 // registers: GCC parks them in vector registers and moves them back every block.
 template <int T>
@@ -55,8 +54,10 @@ struct RowActs {
   int32_t corr(int t, int64_t b) const { return c[t][b]; }
 };
 
+// Tokens per call of the one-strip 32-element kernels; batches of up to this many read a tile.
+constexpr int kMaxTok32 = 8;
 // Tile block b (kTileBlockBytes(T) bytes): int32 corr[T], f32 d[T], int8 qs[T][32].
-constexpr int64_t kTileBlockBytes(int t) { return t * (8 + kQK8_0); }
+constexpr int64_t kTileBlockBytes(int64_t t) { return t * (8 + kQK8_0); }
 template <int T>
 struct TileActs {
   const uint8_t* p;
@@ -73,22 +74,6 @@ struct TileActs {
     return v;
   }
 };
-
-// Regroups tokens [t0, t0 + nt) of a (nb blocks each) into the tile layout at out.
-void pack_tile(const PackedActs& a, int64_t t0, int nt, int64_t nb, uint8_t* out) {
-  const int64_t bb = kTileBlockBytes(nt);
-  for (int t = 0; t < nt; ++t) {
-    const auto* q = reinterpret_cast<const block_q8_0*>(a.q + (t0 + t) * a.q_stride);
-    const float* d = a.aux + (t0 + t) * a.aux_stride;
-    const float* c = d + a.n_d;
-    for (int64_t b = 0; b < nb; ++b) {
-      uint8_t* o = out + b * bb;
-      std::memcpy(o + 4 * t, c + b, 4);
-      std::memcpy(o + 4 * nt + 4 * t, d + b, 4);
-      std::memcpy(o + 8 * nt + kQK8_0 * t, q[b].qs, kQK8_0);
-    }
-  }
-}
 
 template <DType kType, int T, class Acts>
 void micro32_acts(const uint8_t* strip, int64_t block_bytes, int64_t nb, const Acts& a, float* y, int64_t ldy,
@@ -277,20 +262,17 @@ void gemm_strips(const PackedWeight& w, int64_t s0, int64_t s1, const PackedActs
                                       micro_for<kType, 7>(), micro_for<kType, 8>()};
   const int64_t nb = w.strip_bytes / w.block_bytes;
   if constexpr (kType != DType::kQ4_K) {
-    // Batches of up to kMaxT tokens (decode, served streams) read their activations from a tile (TileActs):
-    // 8-stream Q4_0 steps 3-7 % faster, Q8_0 ~13 %, in-process A/B step by step on Zen 4.
-    if (n_tok <= kMaxT) {
+    // Batches of up to kMaxTok32 tokens (decode, served streams) come with a tile (TileActs): 8-stream Q4_0 steps
+    // 3-7 % faster, Q8_0 ~13 %, in-process A/B step by step on Zen 4.
+    if (a.tile != nullptr) {
+      static_assert(kMaxT == kMaxTok32);
       using TileFn = void (*)(const uint8_t*, int64_t, int64_t, const uint8_t*, float*, int64_t, __mmask16);
       static constexpr TileFn kTileFns[8] = {micro32_tile<kType, 1>, micro32_tile<kType, 2>, micro32_tile<kType, 3>,
                                              micro32_tile<kType, 4>, micro32_tile<kType, 5>, micro32_tile<kType, 6>,
                                              micro32_tile<kType, 7>, micro32_tile<kType, 8>};
-      thread_local std::vector<uint8_t> tile;
-      const int nt = static_cast<int>(n_tok);
-      tile.resize(static_cast<size_t>(nb * kTileBlockBytes(nt)));
-      pack_tile(a, 0, nt, nb, tile.data());
       for (int64_t s = s0; s < s1; ++s) {
         const int64_t r0 = s * kPackRows;
-        kTileFns[nt - 1](w.strip(s), w.block_bytes, nb, tile.data(), y + r0, ldy, rows_mask(w.rows - r0));
+        kTileFns[n_tok - 1](w.strip(s), w.block_bytes, nb, a.tile, y + r0, ldy, rows_mask(w.rows - r0));
       }
       return;
     }
@@ -430,11 +412,31 @@ void avx512_quantize_packed_act(DType t, const float* x, int64_t cols, uint8_t* 
   }
 }
 
+int64_t avx512_act_tile_bytes(DType t, int64_t cols, int64_t n_tok) {
+  const bool tiled = (t == DType::kQ8_0 || t == DType::kQ4_0) && n_tok >= 1 && n_tok <= kMaxTok32;
+  return tiled ? cols / kQK8_0 * kTileBlockBytes(n_tok) : 0;
+}
+
+void avx512_pack_act_tile(const PackedActs& a, int64_t cols, int64_t n_tok, uint8_t* out) {
+  const int64_t nb = cols / kQK8_0, bb = kTileBlockBytes(n_tok);
+  for (int64_t t = 0; t < n_tok; ++t) {
+    const auto* q = reinterpret_cast<const block_q8_0*>(a.q + t * a.q_stride);
+    const float* d = a.aux + t * a.aux_stride;
+    const float* c = d + a.n_d;
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* o = out + b * bb;
+      std::memcpy(o + 4 * t, c + b, 4);
+      std::memcpy(o + 4 * n_tok + 4 * t, d + b, 4);
+      std::memcpy(o + 8 * n_tok + kQK8_0 * t, q[b].qs, kQK8_0);
+    }
+  }
+}
+
 void avx512_packed_gemm(const PackedWeight& w, int64_t s0, int64_t s1, const PackedActs& a, int64_t n_tok, float* y,
                         int64_t ldy) {
   switch (w.type) {
-    case DType::kQ8_0: gemm_strips<DType::kQ8_0, 8>(w, s0, s1, a, n_tok, y, ldy); break;
-    case DType::kQ4_0: gemm_strips<DType::kQ4_0, 8>(w, s0, s1, a, n_tok, y, ldy); break;
+    case DType::kQ8_0: gemm_strips<DType::kQ8_0, kMaxTok32>(w, s0, s1, a, n_tok, y, ldy); break;
+    case DType::kQ4_0: gemm_strips<DType::kQ4_0, kMaxTok32>(w, s0, s1, a, n_tok, y, ldy); break;
     case DType::kQ4_K: gemm_strips<DType::kQ4_K, 6>(w, s0, s1, a, n_tok, y, ldy); break;
     default: break;
   }
