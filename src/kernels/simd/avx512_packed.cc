@@ -34,9 +34,9 @@ inline void prefetch_ahead(const uint8_t* blk, int64_t block_bytes) {
 // ---- 32-element block types (Q8_0, Q4_0) --------------------------------------------------------------------
 
 // Where the 32-element kernels find token t's block b. Rows: the quantizer's rows (PackedActs), one pointer per
-// token. Tile: the same values regrouped per block for a tile of T tokens (avx512_pack_act_tile), so that one pointer and
-// constant offsets reach all of them. With rows, the 3 * T pointers of an 8-token kernel do not fit the general
-// registers: GCC parks them in vector registers and moves them back every block.
+// token. Tile: the same values regrouped per block for a tile of T tokens (avx512_pack_act_tile), so that one
+// pointer and constant offsets reach all of them. With rows, the 3 * T pointers of an 8-token kernel do not fit
+// the general registers: GCC parks them in vector registers and moves them back every block.
 template <int T>
 struct RowActs {
   const block_q8_0* q[T];
